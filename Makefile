@@ -1,0 +1,60 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything else is a step of those.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint format pytest install system-deps bench-client bench-collector bench-queries clean
+
+# Create the virtual environment and install the project with every extra; redone when
+# pyproject.toml changes.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[server,demo,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian packages the tests and benchmarks use (headless Chromium for the dashboard test, wrk
+# for the collector benchmark). Installed only when missing and when we may (root).
+system-deps:
+	@if command -v chromium >/dev/null && command -v wrk >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium wrk >/dev/null; \
+	else \
+		echo "system-deps: run as root, or install Debian's chromium and wrk yourself"; \
+	fi
+
+# The main job: a collector on this machine, the demo CLI reporting to it, the dashboard.
+run: install
+	$(PY) scripts/demo.py
+
+lint: install
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/cog --check README.md
+
+format: install
+	$(BIN)/ruff check --fix src tests bench scripts
+	$(BIN)/ruff format src tests bench scripts
+
+pytest: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint pytest
+
+bench-client: install
+	$(PY) bench/client_overhead.py
+
+bench-collector: install system-deps
+	$(PY) bench/collector.py
+
+bench-queries: install
+	$(PY) bench/queries.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
