@@ -1,0 +1,153 @@
+"""`candor serve`: run the collector (POST /v1/event, health, metrics) on uvicorn.
+
+One process, because the embedded store allows one writer; uvloop and httptools for speed;
+no access log and no proxy headers, so no client address is read beyond the socket's own
+(used by the in-memory rate limiter) or written anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from candor.server.settings import (
+    DEFAULT_COMMIT_WINDOW_MS,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_RATE_BURST,
+    DEFAULT_RATE_LIMIT,
+    DEFAULT_STORE,
+    LOG_LEVELS,
+    Settings,
+    SettingsError,
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# On SIGTERM uvicorn stops accepting and lets running requests finish (they are waiting for
+# their commit, milliseconds away); this only bounds a stuck one.
+GRACEFUL_SHUTDOWN_S = 30
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="candor serve",
+        description="Run the Candor collector: POST /v1/event stores events in the store.",
+    )
+    parser.add_argument("--host", help=f"address to listen on (default {DEFAULT_HOST})")
+    parser.add_argument("--port", type=int, help=f"TCP port (default {DEFAULT_PORT})")
+    parser.add_argument(
+        "--store",
+        metavar="PATH_OR_URL",
+        help=f"a DuckDB file or a store URL (default ./{DEFAULT_STORE}; env CANDOR_STORE)",
+    )
+    parser.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate")
+    parser.add_argument("--tls-key", metavar="PEM", help="… and this private key")
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        metavar="PER_SECOND",
+        help=f"requests per second per client address, 0 for none "
+        f"(default {DEFAULT_RATE_LIMIT:g}; held in memory only)",
+    )
+    parser.add_argument(
+        "--rate-burst", type=int, help=f"bucket size per address (default {DEFAULT_RATE_BURST})"
+    )
+    parser.add_argument(
+        "--retention",
+        metavar="AGE",
+        help="delete raw events older than this at start and daily, e.g. 400d (default: keep)",
+    )
+    parser.add_argument(
+        "--commit-window-ms",
+        type=float,
+        metavar="MS",
+        help=f"how long a group commit gathers requests (default {DEFAULT_COMMIT_WINDOW_MS:g})",
+    )
+    parser.add_argument("--log-level", choices=LOG_LEVELS, help="default info")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    """Entry point of `candor serve`; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_environ(
+            os.environ,
+            host=args.host,
+            port=args.port,
+            store=args.store,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            rate_limit=args.rate_limit,
+            rate_burst=args.rate_burst,
+            retention=args.retention,
+            commit_window_ms=args.commit_window_ms,
+            log_level=args.log_level,
+        )
+    except SettingsError as error:
+        print(f"candor serve: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    for path in (settings.tls_cert, settings.tls_key):
+        if path is not None and not os.path.isfile(path):
+            print(f"candor serve: no such file: {path}", file=sys.stderr)
+            return EXIT_USAGE
+    return serve(settings)
+
+
+def serve(settings: Settings) -> int:
+    """Open the store, run the collector until SIGTERM/SIGINT, close the store."""
+    import uvicorn
+
+    from candor.server import logs
+    from candor.server.app import create_app
+    from candor.storage import StoreError, open_store
+
+    logs.configure(settings.log_level)
+    try:
+        store = open_store(settings.store)
+    except StoreError as error:
+        print(f"candor serve: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        config = uvicorn.Config(
+            create_app(settings, store),
+            host=settings.host,
+            port=settings.port,
+            loop="uvloop",
+            http="httptools",
+            lifespan="on",
+            access_log=False,
+            log_config=None,
+            log_level=settings.log_level,
+            proxy_headers=False,  # X-Forwarded-For is a client address: never read it
+            server_header=False,
+            ssl_certfile=settings.tls_cert,
+            ssl_keyfile=settings.tls_key,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        )
+        server = uvicorn.Server(config)
+        _announce(settings, store.url)
+        server.run()
+    except SystemExit as stop:  # uvicorn exits this way when it cannot bind the port
+        return stop.code if isinstance(stop.code, int) else EXIT_FAILED
+    finally:
+        store.close()
+    return EXIT_OK if server.started else EXIT_FAILED
+
+
+def _announce(settings: Settings, store_url: str) -> None:
+    """Where to find everything, once, on stderr (stdout stays free for nothing at all)."""
+    lines = [
+        f"candor serve: collecting at {settings.base_url}/v1/event",
+        f"candor serve: store {store_url}",
+        f"candor serve: dashboard {settings.base_url}/",
+    ]
+    if settings.admin_token_generated:
+        lines.append(
+            f"candor serve: admin token {settings.admin_token} "
+            "(generated for this run; set CANDOR_ADMIN_TOKEN to keep one)"
+        )
+    else:
+        lines.append("candor serve: admin token from CANDOR_ADMIN_TOKEN")
+    print("\n".join(lines), file=sys.stderr, flush=True)

@@ -1,0 +1,210 @@
+"""`~/.{platform}/config.json`: read it, and change telemetry's keys in it without losing others.
+
+The file belongs to the platform first: every key telemetry does not own is written back with
+the value it had. Telemetry owns two keys::
+
+    {"installation_id": "<uuid4>", "telemetry": {"enabled": true, "notice_shown": true}}
+
+Reads take no lock (writers replace the file by rename, so a reader sees the old file or the
+new one). Every write re-reads under `config.json.lock`, then replaces the file atomically:
+twenty first runs started together agree on one installation ID, and a write never loses a
+key another process added a moment before. A file that is not a JSON object is never written.
+"""
+
+from __future__ import annotations
+
+import os
+
+from candor.client._fs import PRIVATE_DIR_MODE, atomic_write, file_lock
+from candor.client.errors import ConfigError, CorruptConfigError
+
+TYPE_CHECKING = False  # the typing module would cost the host CLI an import
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+CONFIG_FILE = "config.json"
+LOCK_SUFFIX = ".lock"
+# Read on every run of the host CLI: a file this large is not a config, and reading it would
+# cost the user time on each command. It is reported as unreadable, never truncated.
+MAX_CONFIG_BYTES = 1024 * 1024
+
+ID_KEY = "installation_id"
+SECTION_KEY = "telemetry"
+
+
+class TelemetrySettings:
+    """Telemetry's part of the config, checked: what the user chose and what has been done."""
+
+    __slots__ = ("enabled", "installation_id", "notice_shown")
+
+    def __init__(self, enabled: bool | None, notice_shown: bool, installation_id: str | None):
+        self.enabled = enabled  # None: the user never chose, the default applies
+        self.notice_shown = notice_shown
+        self.installation_id = installation_id  # None until the first run (or when invalid)
+
+    def __repr__(self) -> str:
+        return (
+            f"TelemetrySettings(enabled={self.enabled!r}, notice_shown={self.notice_shown!r}, "
+            f"installation_id={self.installation_id!r})"
+        )
+
+
+def valid_installation_id(value: object) -> bool:
+    """True for a canonical lower-case version 4 UUID string, as the schema requires."""
+    from candor.schema import FIELDS_BY_NAME, field_problem
+
+    return isinstance(value, str) and field_problem(FIELDS_BY_NAME[ID_KEY], value) is None
+
+
+def new_installation_id() -> str:
+    """A fresh random version 4 UUID: nothing about the user or the machine goes into it."""
+    import uuid  # first run only: the import costs a millisecond the other runs do not pay
+
+    return str(uuid.uuid4())
+
+
+def _section(data: dict[str, object], path: str) -> dict[str, object]:
+    section = data.get(SECTION_KEY, {})
+    if not isinstance(section, dict):
+        raise CorruptConfigError(f'{path}: "{SECTION_KEY}" is not a JSON object')
+    return section
+
+
+def parse_settings(data: dict[str, object], path: str = CONFIG_FILE) -> TelemetrySettings:
+    """Telemetry's keys of a config object; CorruptConfigError when they hold the wrong types.
+
+    A damaged `enabled` could be a user's attempt to turn telemetry off ("no", 0): rather
+    than guess, the caller treats the whole config as unreadable, and telemetry as off.
+    An invalid installation ID is only random data telemetry made, so it is simply replaced.
+    """
+    section = _section(data, path)
+    enabled = section.get("enabled")
+    if enabled is not None and not isinstance(enabled, bool):
+        raise CorruptConfigError(f'{path}: "{SECTION_KEY}.enabled" must be true or false')
+    notice_shown = section.get("notice_shown", False)
+    if not isinstance(notice_shown, bool):
+        raise CorruptConfigError(f'{path}: "{SECTION_KEY}.notice_shown" must be true or false')
+    ident = data.get(ID_KEY)
+    if not isinstance(ident, str) or not valid_installation_id(ident):
+        ident = None
+    return TelemetrySettings(enabled, notice_shown, ident)
+
+
+def encode_config(data: dict[str, object]) -> bytes:
+    """The file's bytes: indented, keys in their original order, non-ASCII kept as is."""
+    import json
+
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+class ConfigFile:
+    """The config file of one platform directory, e.g. `ConfigFile("/home/u/.your-platform")`."""
+
+    __slots__ = ("directory", "lock_path", "path")
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self.path = os.path.join(directory, CONFIG_FILE)
+        self.lock_path = self.path + LOCK_SUFFIX
+
+    def files(self) -> list[str]:
+        """The files the config part of telemetry may create, for `telemetry status`."""
+        return [self.path, self.lock_path]
+
+    def read(self) -> dict[str, object]:
+        """The whole config object; {} when there is no file yet.
+
+        Raises CorruptConfigError when the file is not a JSON object, ConfigError when it
+        cannot be read at all.
+        """
+        import json
+
+        try:
+            with open(self.path, "rb") as handle:
+                raw = handle.read(MAX_CONFIG_BYTES + 1)
+        except FileNotFoundError:
+            return {}
+        except OSError as error:
+            raise ConfigError(f"cannot read {self.path}: {error.strerror or error}") from error
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise CorruptConfigError(f"{self.path}: larger than {MAX_CONFIG_BYTES} bytes")
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except ValueError as error:  # JSONDecodeError and UnicodeDecodeError alike
+            raise CorruptConfigError(f"{self.path}: not valid JSON ({error})") from error
+        if not isinstance(data, dict):
+            raise CorruptConfigError(f"{self.path}: not a JSON object")
+        return data
+
+    def settings(self) -> TelemetrySettings:
+        """Telemetry's checked keys, from a lock-free read (the hot path of every run)."""
+        return parse_settings(self.read(), self.path)
+
+    def claim_first_run(self) -> tuple[str | None, bool]:
+        """Under the lock: make sure there is an installation ID and the notice is recorded.
+
+        Returns the installation ID (None if the user disabled telemetry meanwhile) and
+        whether *this* call marked the notice as shown, i.e. whether this process shows it.
+        Of many processes racing here, exactly one gets True and all get the same ID.
+        """
+        outcome: tuple[str | None, bool] = (None, False)
+
+        def change(data: dict[str, object]) -> bool:
+            nonlocal outcome
+            settings = parse_settings(data, self.path)
+            if settings.enabled is False:
+                return False
+            changed = False
+            ident = settings.installation_id
+            if ident is None:
+                ident = data[ID_KEY] = new_installation_id()
+                changed = True
+            if not settings.notice_shown:
+                section = _section(data, self.path)
+                section["notice_shown"] = True
+                data[SECTION_KEY] = section
+                changed = True
+            outcome = (ident, not settings.notice_shown)
+            return changed
+
+        self._update(change)
+        return outcome
+
+    def set_enabled(self, enabled: bool) -> None:
+        """Remember the user's choice (`telemetry enable|disable`), keeping every other key.
+
+        A damaged "telemetry" value is replaced: the user has just said what they want. A file
+        that is not a JSON object at all is left alone (CorruptConfigError).
+        """
+
+        def change(data: dict[str, object]) -> bool:
+            section = data.get(SECTION_KEY)
+            if not isinstance(section, dict):
+                section = {}
+            section["enabled"] = enabled
+            data[SECTION_KEY] = section
+            return True
+
+        self._update(change)
+
+    def _update(self, change: Callable[[dict[str, object]], bool]) -> None:
+        """Re-read under the lock, let `change` edit the object, write it back if it says so."""
+        self._make_directory()
+        try:
+            with file_lock(self.lock_path):
+                data = self.read()
+                if change(data):
+                    atomic_write(self.path, encode_config(data))
+        except OSError as error:  # read-only HOME, full disk, a lock file we may not open
+            raise ConfigError(f"cannot write {self.path}: {error.strerror or error}") from error
+
+    def _make_directory(self) -> None:
+        # mkdir, not makedirs: a missing HOME is an error to report, never a directory to create.
+        try:
+            os.mkdir(self.directory, PRIVATE_DIR_MODE)
+        except FileExistsError:
+            pass
+        except OSError as error:
+            raise ConfigError(
+                f"cannot create {self.directory}: {error.strerror or error}"
+            ) from error

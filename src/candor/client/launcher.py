@@ -1,0 +1,116 @@
+"""Start the detached sender when there is something to send and nothing already sending.
+
+Called by the CLI after it spooled an event. When there is nothing to do (empty spool, backoff
+pending, a sender already running) this is one `stat`, a small read and perhaps one `flock`:
+a few microseconds. Otherwise it spawns `python -m candor.client.sender` in its own session,
+stdio on /dev/null, and returns at once: the CLI never waits for it (the sender is re-parented
+to init, which reaps it, when the CLI exits).
+
+At most one sender per user: the CLI takes `telemetry-sender.lock` without blocking and hands
+the locked descriptor to the child, so the lock is held from before the spawn until the
+sender exits. A busy lock means a sender already runs and will pick up this event.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from candor.client._fs import file_lock
+from candor.client.spool import (
+    SENDER_LOCK_FILE,
+    SPOOL_FILE,
+    STATE_FILE,
+    backoff_pending,
+    read_state,
+)
+
+TYPE_CHECKING = False  # the typing module would cost the host CLI an import
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+SENDER_MODULE = "candor.client.sender"
+
+# Senders this process spawned and has not reaped: a long-lived host that records many times
+# reaps them on its next call instead of keeping one zombie per spawn until it exits.
+_spawned: list[int] = []
+
+
+def sender_argv(directory: str, endpoint: str, lock_fd: int) -> list[str]:
+    """The sender's command line: -P keeps the CLI's working directory off sys.path."""
+    return [
+        sys.executable, "-P", "-m", SENDER_MODULE,
+        "--directory", directory, "--endpoint", endpoint, "--lock-fd", str(lock_fd),
+    ]  # fmt: skip
+
+
+def start_sender_if_needed(directory: str, endpoint: str, environ: Mapping[str, str]) -> None:
+    """Spawn the detached sender only if the spool has events, no sender runs, no backoff.
+
+    `environ` (a str → str mapping, usually the one `Telemetry` read) becomes the sender's
+    environment, so HTTPS_PROXY, NO_PROXY and SSL_CERT_FILE reach it. Raises OSError when the
+    spawn fails; the caller swallows it and the event waits for the next run.
+    """
+    if not sys.executable:  # an embedded interpreter cannot start `python -m ...`
+        return
+    try:
+        if os.stat(os.path.join(directory, SPOOL_FILE)).st_size == 0:
+            return
+    except FileNotFoundError:
+        return
+    if backoff_pending(read_state(os.path.join(directory, STATE_FILE)), time.time()):
+        return
+    with file_lock(os.path.join(directory, SENDER_LOCK_FILE), blocking=False) as lock:
+        if not lock.acquired:
+            return  # a sender is running; it loops until the spool is empty
+        fd = lock.fileno()
+        os.set_inheritable(fd, True)
+        _reap()
+        _spawned.append(_spawn_detached(sender_argv(directory, endpoint, fd), dict(environ), fd))
+        # Leaving the block closes the CLI's copy of the descriptor; the child's copy keeps
+        # the lock until the sender exits.
+
+
+def _reap() -> None:
+    for pid in list(_spawned):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # already reaped (e.g. by the host's own SIGCHLD handling)
+            done = pid
+        if done:
+            _spawned.remove(pid)
+
+
+def _spawn_detached(argv: list[str], env: dict[str, str], lock_fd: int) -> int:
+    devnull = os.devnull
+    if hasattr(os, "posix_spawn"):
+        try:
+            # posix_spawn (vfork + exec in glibc) costs the CLI a fraction of a millisecond;
+            # fork() of a big CLI process, or the subprocess module's import, costs more.
+            return os.posix_spawn(
+                argv[0],
+                argv,
+                env,
+                setsid=True,  # own session: no terminal, no SIGINT/SIGHUP from the user's shell
+                file_actions=[
+                    (os.POSIX_SPAWN_OPEN, 0, devnull, os.O_RDONLY, 0),
+                    (os.POSIX_SPAWN_OPEN, 1, devnull, os.O_WRONLY, 0),
+                    (os.POSIX_SPAWN_OPEN, 2, devnull, os.O_WRONLY, 0),
+                ],
+            )
+        except NotImplementedError:  # no POSIX_SPAWN_SETSID in this libc
+            pass
+    import subprocess
+
+    child = subprocess.Popen(
+        argv,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        close_fds=True,
+        pass_fds=(lock_fd,),
+        start_new_session=True,
+    )
+    return child.pid

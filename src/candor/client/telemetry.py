@@ -1,0 +1,336 @@
+"""`Telemetry`, the one object a CLI creates: it records sessions and never breaks the CLI.
+
+    telemetry = Telemetry(platform="your-platform", cli_name="your-cli", cli_version="0.2.1",
+                          endpoint="https://telemetry.your-platform.com/v1/event",
+                          policy_url="https://your-platform.com/telemetry")
+    with telemetry.session("db migrate"):
+        ...
+
+Recording an event: consent (environment first, then the config), the first-run notice, the
+event built and validated, one append to the spool, and a detached sender started if none
+runs. The CLI never waits for the network. Everything that can go wrong in there, a damaged
+config, a read-only HOME, a full disk, a bug, ends in the one `except Exception` of this
+package (`_guard`): the CLI's output, exit status and behaviour stay what they would have been.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from candor.client.consent import (
+    SOURCE_UNREADABLE,
+    Switches,
+    TelemetryStatus,
+    config_decision,
+    endpoint_problem,
+)
+
+TYPE_CHECKING = False  # the typing module would cost the host CLI an import
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from candor.client.config import ConfigFile
+
+INTERNAL_ERROR = "internal_error"  # = candor.schema.INTERNAL_ERROR, without importing re here
+INTERRUPTED = "interrupted"
+# The ID events carry while `candor.testing.capture_events` is active: no config is read then.
+CAPTURE_INSTALLATION_ID = "00000000-0000-4000-8000-000000000000"
+
+
+class Session:
+    """One command's run: times it and records success or failure when the block ends.
+
+    Usable as `with telemetry.session("build") as session:` or as a decorator. The command may
+    be set late (`session.command = ...`, after parsing); a session whose command is still None
+    at the end records nothing. Exceptions propagate unchanged.
+    """
+
+    __slots__ = ("_started", "_telemetry", "command", "error_code")
+
+    def __init__(self, telemetry: Telemetry, command: str | None) -> None:
+        self._telemetry = telemetry
+        self.command = command
+        self.error_code: str | None = None  # set by fail(); wins over what the exit says
+        self._started = time.monotonic()
+
+    def fail(self, error_code: str = INTERNAL_ERROR) -> None:
+        """Mark the command failed without an exception (e.g. it returns exit status 1)."""
+        self.error_code = error_code
+
+    def __enter__(self) -> Session:
+        self._started = time.monotonic()
+        return self
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        elapsed_ms = (time.monotonic() - self._started) * 1000.0
+        self._telemetry._guard(self._finish, exc, elapsed_ms)
+
+    def _finish(self, exc: BaseException | None, elapsed_ms: float) -> None:
+        if self.command is None:
+            return
+        code = self.error_code
+        if code is None and exc is not None:
+            if isinstance(exc, SystemExit):
+                status = exc.code
+                succeeded = status is None or (isinstance(status, int) and status == 0)
+                code = None if succeeded else INTERNAL_ERROR
+            else:
+                code = self._telemetry.error_code_for(exc)
+        self._telemetry._record(self.command, elapsed_ms, code)
+
+    def __call__(self, func: Callable[..., object]) -> Callable[..., object]:
+        """`@telemetry.session("build")`: each call of `func` is one session."""
+        telemetry, command = self._telemetry, self.command
+
+        def wrapper(*args: object, **kwargs: object) -> object:
+            with telemetry.session(command):
+                return func(*args, **kwargs)
+
+        for name in ("__module__", "__name__", "__qualname__", "__doc__"):
+            setattr(wrapper, name, getattr(func, name, None))
+        wrapper.__wrapped__ = func  # type: ignore[attr-defined]
+        return wrapper
+
+
+class Telemetry:
+    """Anonymous usage telemetry for one CLI; create one per process (no global instance)."""
+
+    __slots__ = (
+        "_capture", "_codes", "_environ", "cli_name", "cli_version", "default_endpoint",
+        "directory", "home_problem", "platform", "policy_url", "switches",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        platform: str,
+        cli_name: str,
+        cli_version: str,
+        endpoint: str,
+        policy_url: str,
+        error_codes: Mapping[type[BaseException], str] | None = None,
+        environ: Mapping[str, str] | None = None,
+        home: str | None = None,
+    ) -> None:
+        if not platform or platform.startswith(".") or "/" in platform or "\\" in platform:
+            raise ValueError(f"platform must be a plain name like 'your-platform': {platform!r}")
+        self.platform = platform
+        self.cli_name = cli_name
+        self.cli_version = cli_version
+        self.default_endpoint = endpoint
+        self.policy_url = policy_url
+        self._environ = dict(os.environ if environ is None else environ)  # read once
+        self.switches = Switches(self._environ, platform)
+        self._codes: dict[type[BaseException], str] = {}
+        for exc_type, code in (error_codes or {}).items():
+            self.declare_error(exc_type, code)
+        self._capture: list[dict[str, object]] | None = None
+        home = _home(self._environ) if home is None else home
+        # An empty or relative HOME would scatter files in the working directory (or in "/").
+        self.home_problem = None if os.path.isabs(home) else f"no usable home directory ({home!r})"
+        self.directory = os.path.join(home, f".{platform}")
+
+    @property
+    def endpoint(self) -> str:
+        """Where events go: `{P}_TELEMETRY_ENDPOINT` if set, else the CLI's default."""
+        return self.switches.endpoint or self.default_endpoint
+
+    def declare_error(self, exc_type: type[BaseException], code: str) -> None:
+        """Report exceptions of `exc_type` (and subclasses) as `code`, a snake_case name."""
+        if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
+            raise TypeError(f"not an exception class: {exc_type!r}")
+        from candor.schema import FIELDS_BY_NAME, field_problem
+
+        if not isinstance(code, str) or field_problem(FIELDS_BY_NAME["error_code"], code):
+            raise ValueError(f"error code must be snake_case, at most 64 characters: {code!r}")
+        self._codes[exc_type] = code
+
+    def error_code_for(self, exc: BaseException) -> str:
+        """The code of `exc`: declared (nearest class in its MRO), "interrupted", or internal."""
+        for cls in type(exc).__mro__:
+            code = self._codes.get(cls)
+            if code is not None:
+                return code
+        return INTERRUPTED if isinstance(exc, KeyboardInterrupt) else INTERNAL_ERROR
+
+    def session(self, command: str | None = None) -> Session:
+        """Time a command and record its outcome; see `Session`."""
+        return Session(self, command)
+
+    def record(self, command: str, duration_ms: float, error_code: str | None = None) -> None:
+        """Record one finished command (None error code: success). Never raises."""
+        self._guard(self._record, command, duration_ms, error_code)
+
+    def _guard(self, func: Callable[..., None], *args: object) -> None:
+        try:
+            func(*args)
+        except Exception as error:  # the one catch-all: telemetry never breaks the CLI
+            if self.switches.debug:
+                self._say(f"{self.cli_name} telemetry debug: nothing recorded: {error!r}\n")
+
+    def _say(self, text: str) -> None:
+        # stderr only: the CLI's stdout may be piped JSON.
+        stream = sys.stderr
+        if stream is not None:
+            stream.write(text)
+            stream.flush()
+
+    def _config(self) -> ConfigFile:
+        from candor.client.config import ConfigFile
+
+        return ConfigFile(self.directory)
+
+    def _record(self, command: str, duration_ms: float, error_code: str | None) -> None:
+        from candor.client.environment import is_interactive, os_arch
+        from candor.client.event import build_event, normalize_command
+
+        def event(installation_id: str) -> dict[str, object]:
+            return build_event(
+                installation_id=installation_id,
+                cli_version=self.cli_version,
+                command=normalize_command(command),
+                os_arch=os_arch(),
+                duration_ms=duration_ms,
+                error_code=error_code,
+                is_interactive=is_interactive(self._environ, sys.stdin, sys.stdout),
+            )
+
+        if self._capture is not None:  # candor.testing: no consent, no file, no network
+            self._capture.append(event(CAPTURE_INSTALLATION_ID))
+            return
+        off = self.switches.decision()
+        if off is not None:
+            if self.switches.debug:
+                self._say(f"{self.cli_name} telemetry debug: off by {off[1]}; nothing recorded\n")
+            return  # not a file read, written or created; no socket, no process
+        if self.home_problem:
+            return
+        config = self._config()
+        settings = config.settings()  # raises when unreadable: telemetry is then off
+        if not config_decision(settings.enabled)[0]:
+            return
+        if self.switches.debug:
+            self._debug_print(event, settings.installation_id)
+            return
+        ident = settings.installation_id
+        if ident is None or not settings.notice_shown:
+            ident, show_notice = config.claim_first_run()
+            if show_notice:
+                from candor.client.consent import notice_text
+
+                self._say(notice_text(self.cli_name, self.switches.prefix, self.policy_url))
+                return  # the run that shows the notice sends nothing
+            if ident is None:
+                return  # disabled by another process meanwhile
+        if endpoint_problem(self.endpoint):
+            return  # `telemetry status` says why; sending there is refused
+        from candor.client.launcher import start_sender_if_needed
+        from candor.client.spool import Spool
+
+        Spool(self.directory).append(event(ident))
+        start_sender_if_needed(self.directory, self.endpoint, self._environ)
+
+    def _debug_print(
+        self, event: Callable[[str], dict[str, object]], installation_id: str | None
+    ) -> None:
+        import json
+
+        from candor.client.config import new_installation_id
+
+        prefix = f"{self.cli_name} telemetry debug"
+        if installation_id is None:
+            self._say(f"{prefix}: no installation ID saved yet; a random one stands in\n")
+        problem = endpoint_problem(self.endpoint)
+        where = f"refused endpoint {self.endpoint} ({problem})" if problem else self.endpoint
+        payload = json.dumps(event(installation_id or new_installation_id()), separators=(",", ":"))
+        self._say(f"{prefix}: would send to {where}; nothing sent or saved:\n{payload}\n")
+
+    def enable(self) -> None:
+        """Turn telemetry on in the config. Raises TelemetryError when it cannot be saved."""
+        self._config_for_change().set_enabled(True)
+
+    def disable(self) -> None:
+        """Turn telemetry off in the config and delete queued events; sends nothing about it.
+
+        Raises TelemetryError when the choice cannot be saved (the spool is then kept too).
+        """
+        self._config_for_change().set_enabled(False)
+        from candor.client.spool import Spool
+
+        Spool(self.directory).purge()
+
+    def _config_for_change(self) -> ConfigFile:
+        from candor.client.errors import ConfigError
+
+        if self.home_problem:
+            raise ConfigError(f"cannot save the choice: {self.home_problem}")
+        return self._config()
+
+    def status(self) -> TelemetryStatus:
+        """What telemetry does now and why, read without creating or changing any file."""
+        from candor.client.errors import TelemetryError
+        from candor.client.spool import Spool
+
+        config = self._config()
+        spool = Spool(self.directory)
+        decision = self.switches.decision()
+        problem = self.home_problem
+        installation_id = None
+        if problem is None:
+            try:
+                settings = config.settings()
+                installation_id = settings.installation_id
+                if decision is None:
+                    decision = config_decision(settings.enabled)
+            except TelemetryError as error:
+                problem = str(error)
+        if decision is None:
+            decision = (False, SOURCE_UNREADABLE)
+        try:
+            stats = spool.stats()
+        except OSError as error:
+            stats = {}
+            problem = problem or f"cannot read the spool: {error.strerror or error}"
+        return TelemetryStatus(
+            enabled=decision[0],
+            source=decision[1],
+            installation_id=installation_id,
+            files=config.files() + spool.files(),
+            endpoint=self.endpoint,
+            endpoint_problem=endpoint_problem(self.endpoint),
+            debug=self.switches.debug,
+            queued=_count(stats.get("queued")),
+            dropped=_count(stats.get("dropped")),
+            rejected=_count(stats.get("rejected")),
+            last_delivery=_text(stats.get("last_success_at")),
+            next_attempt=_text(stats.get("next_attempt_at")),
+            problem=problem,
+        )
+
+    def _set_capture(
+        self, events: list[dict[str, object]] | None
+    ) -> list[dict[str, object]] | None:
+        """Send events to `events` instead of the spool (None: back to normal); for testing."""
+        previous, self._capture = self._capture, events
+        return previous
+
+
+def _home(environ: Mapping[str, str]) -> str:
+    """HOME from `environ`; the account's home directory only when HOME is absent."""
+    if "HOME" in environ:
+        return environ["HOME"]  # even when empty: then reported, never replaced by a guess
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_dir
+    except (ImportError, KeyError):  # no pwd module (Windows), or an account without an entry
+        return os.path.expanduser("~")
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,57 @@
+"""Stores for events, chosen by URL: `open_store("events.duckdb")`.
+
+A backend is one module plus one line in `STORES` (scheme → "module:Class" import string, as
+uvicorn's config does), so the server, the analytics and the CLI never import a backend they
+do not use, and a missing optional library fails only when its scheme is asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from candor.storage.base import StoreError
+
+if TYPE_CHECKING:
+    from candor.storage.base import Store
+
+# scheme → "module:Class"; the class takes the URL and opens the store.
+STORES: dict[str, str] = {
+    "duckdb": "candor.storage.duckdb:DuckDBStore",
+    # "clickhouse": "candor.storage.clickhouse:ClickHouseStore",  (extra [clickhouse])
+}
+DEFAULT_SCHEME = "duckdb"  # a plain path is an embedded DuckDB file
+
+
+def scheme_of(url: str) -> str:
+    """The backend scheme of `url`; a plain path (no "scheme://") is DuckDB."""
+    head, sep, _ = url.partition("://")
+    if not sep or not head.isidentifier():
+        return DEFAULT_SCHEME
+    return head.lower()
+
+
+def open_store(url: str) -> Store:
+    """Open the store `url` names: a path or `duckdb:///path` → DuckDB.
+
+    Raises StoreError with a one-line reason (unknown scheme, missing library, file locked).
+    """
+    scheme = scheme_of(url)
+    target = STORES.get(scheme)
+    if target is None:
+        known = ", ".join(sorted(STORES))
+        raise StoreError(f"unknown store scheme {scheme!r} in {url!r} (known: {known})")
+    module_name, _, class_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name and error.name.split(".")[0] == "candor":
+            raise
+        raise StoreError(
+            f"the {scheme} store needs {error.name!r}: pip install 'candor[server]'"
+        ) from None
+    store: Store = getattr(module, class_name)(url)
+    return store
+
+
+__all__ = ["STORES", "StoreError", "open_store", "scheme_of"]

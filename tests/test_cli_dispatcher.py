@@ -1,0 +1,60 @@
+"""The `candor` dispatcher: help, unknown commands, and a missing extra without a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from candor import __version__
+from candor.cli import SUBCOMMANDS
+
+CANDOR = str(Path(sys.executable).with_name("candor"))
+
+
+def run(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CANDOR, *args], capture_output=True, text=True, timeout=60, check=False, **kwargs
+    )  # type: ignore[call-overload, no-any-return]
+
+
+def test_help_lists_every_subcommand() -> None:
+    """`candor --help` names each subcommand and exits 0; no argument is a usage error."""
+    result = run("--help")
+    assert result.returncode == 0
+    for name in SUBCOMMANDS:
+        assert f"  {name} " in result.stdout
+    assert run().returncode == 2
+
+
+def test_version() -> None:
+    """`candor --version` prints the package version."""
+    assert run("--version").stdout.strip() == f"candor {__version__}"
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    """An unknown subcommand exits 2 with a one-line reason on stderr and no traceback."""
+    result = run("frobnicate")
+    assert result.returncode == 2
+    assert "unknown command 'frobnicate'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_extra_prints_the_install_command(tmp_path: Path) -> None:
+    """Without the server extra, `candor serve` says which pip command to run, exit 2."""
+    # A directory named like the extra's package that fails to import stands in for its
+    # absence: the real interpreter, the real dispatcher, only `starlette` unimportable.
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('starlette', 'uvicorn', 'duckdb', 'msgspec'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+    )
+    result = run("serve", "--help", env={"PYTHONPATH": str(blocker), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 2, result.stderr
+    assert "pip install 'candor[server]'" in result.stderr
+    assert "Traceback" not in result.stderr
