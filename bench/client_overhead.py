@@ -6,20 +6,27 @@ own fresh HOME:
 
     no telemetry   bench/no_telemetry_cli.py: the same tiny Click CLI without candor
     opted out      your-cli with YOUR_PLATFORM_TELEMETRY_OPT_OUT=1
-    answering      telemetry on, the endpoint answers 202 (a stdlib server on 127.0.0.1)
+    answering      telemetry on, the endpoint answers 202 (a stdlib server on 127.0.0.1); runs
+                   a round apart, as in a script: a sender still lingering from the previous
+                   run takes the event, the run starts no process
+    answering cold the same, but each run waits (untimed) until no sender runs, so every
+                   run pays for starting one: an occasional interactive command
     refusing       telemetry on, nothing listens on the endpoint's port
     hanging        telemetry on, the endpoint accepts connections and never answers
 
-After a run in the "answering" state the benchmark waits (untimed) for that run's detached
-sender to finish, so its CPU use does not slow the next measurement down. It prints median and
-p90 wall time per state, the added milliseconds against "no telemetry", and the import time of
-`candor.client` (`python -X importtime`). It asserts nothing: figures go into the README.
+After a run in an "answering" state the benchmark waits (untimed) until its event is
+delivered, so the sender's CPU use does not slow the next measurement down. It prints median and
+p90 wall time per state, the added milliseconds against "no telemetry", the CPU time of the CLI
+process (steadier than wall time on a busy machine; the detached sender is not included), and
+the import time of `candor.client` (`python -X importtime`). It asserts nothing: figures go
+into the README.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -33,6 +40,7 @@ sys.path.insert(0, str(ROOT))  # for tests.support.sink, the stdlib collector st
 
 from tests.support.sink import Sink, wait_until  # noqa: E402
 
+from candor.client._fs import file_lock  # noqa: E402
 from candor.client.spool import Spool  # noqa: E402
 
 PYTHON = sys.executable
@@ -53,12 +61,16 @@ class State:
 
     def __init__(self, name: str, argv: list[str], env: dict[str, str], home: str) -> None:
         self.name = name
+        self.spool = Spool(os.path.join(home, PLATFORM_DIR))
         self.argv = argv
         self.env = env
         self.home = home
         self.times_ms: list[float] = []
+        self.cpu_ms: list[float] = []
 
-    def run(self) -> float:
+    def run(self) -> tuple[float, float]:
+        """One run: its wall time and the CPU time (user + system) of the CLI process."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         subprocess.run(
             self.argv,
@@ -68,12 +80,25 @@ class State:
             stderr=subprocess.DEVNULL,
             check=True,
         )
-        return (time.perf_counter() - started) * 1000.0
+        wall = (time.perf_counter() - started) * 1000.0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # Only waited-for children count: the CLI, not the detached sender it may start.
+        cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000.0
+        return wall, cpu
 
-    def settle(self) -> None:
-        """Wait, untimed, for a sender this run started (answering state only)."""
-        spool = Spool(os.path.join(self.home, PLATFORM_DIR))
-        wait_until(lambda: spool.stats()["queued"] == 0, f"{self.name}: sender to deliver")
+    def before(self) -> None:
+        """Untimed: in the cold state, wait until no sender runs (so this run starts one)."""
+        if self.name == "answering cold" and os.path.isdir(self.spool.directory):
+            wait_until(self._no_sender, f"{self.name}: the sender to exit")
+
+    def after(self) -> None:
+        """Untimed: in the answering states, wait until the run's event is delivered."""
+        if self.name.startswith("answering"):
+            wait_until(lambda: self.spool.stats()["queued"] == 0, f"{self.name}: delivery")
+
+    def _no_sender(self) -> bool:
+        with file_lock(self.spool.sender_lock_path, blocking=False) as lock:
+            return lock.acquired
 
 
 def base_environment(home: str, pycache: str) -> dict[str, str]:
@@ -96,6 +121,7 @@ def make_states(workdir: str, answering: str, refusing: str, hanging: str) -> li
         ("no telemetry", None),
         ("opted out", None),
         ("answering", answering),
+        ("answering cold", answering),
         ("refusing", refusing),
         ("hanging", hanging),
     ):
@@ -165,14 +191,16 @@ def main() -> int:
         # shows the notice and creates the config.
         for state in states:
             for _ in range(WARMUP_RUNS):
+                state.before()
                 state.run()
-                if state.name == "answering":
-                    state.settle()
+                state.after()
         for _ in range(args.runs):
             for state in states:
-                state.times_ms.append(state.run())
-                if state.name == "answering":
-                    state.settle()
+                state.before()
+                wall, cpu = state.run()
+                state.after()
+                state.times_ms.append(wall)
+                state.cpu_ms.append(cpu)
         delivered = len(sink.events)
         imported = import_time_ms(states[1].env)
     hanging.close()
@@ -183,15 +211,27 @@ def main() -> int:
 def report(states: list[State], runs: int, delivered: int, imported: float) -> None:
     base = states[0]
     base_median, base_p90 = statistics.median(base.times_ms), percentile(base.times_ms, 0.9)
-    print(f"`your-cli info`, whole process, {runs} runs per state, interleaved ({os.cpu_count()}")
-    print(f"CPUs, Python {sys.version.split()[0]}); events delivered in 'answering': {delivered}")
+    base_cpu = statistics.median(base.cpu_ms)
+    print(f"`your-cli info`, whole process, {runs} runs per state, interleaved")
+    print(f"({os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, Python ", end="")
+    print(f"{sys.version.split()[0]}); events delivered: {delivered}")
     print()
-    print(f"{'state':<14} {'median ms':>10} {'p90 ms':>8} {'added median':>13} {'added p90':>10}")
+    header = ("state", "median ms", "p90 ms", "added median", "added p90", "CPU ms", "added CPU")
+    print("{:<15} {:>10} {:>8} {:>13} {:>10} {:>8} {:>10}".format(*header))
     for state in states:
         median, p90 = statistics.median(state.times_ms), percentile(state.times_ms, 0.9)
-        added = "" if state is base else f"{median - base_median:+.1f}"
-        added_p90 = "" if state is base else f"{p90 - base_p90:+.1f}"
-        print(f"{state.name:<14} {median:>10.1f} {p90:>8.1f} {added:>13} {added_p90:>10}")
+        cpu = statistics.median(state.cpu_ms)
+        added = ["", "", ""]
+        if state is not base:
+            added = [
+                f"{median - base_median:+.1f}",
+                f"{p90 - base_p90:+.1f}",
+                f"{cpu - base_cpu:+.1f}",
+            ]
+        print(
+            f"{state.name:<15} {median:>10.1f} {p90:>8.1f} {added[0]:>13} {added[1]:>10} "
+            f"{cpu:>8.1f} {added[2]:>10}"
+        )
     print()
     print(f"import candor.client: {imported:.2f} ms (median of {IMPORT_SAMPLES}, -X importtime)")
     print(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from candor.client import Telemetry
-from tests.client.harness import TINY, YOUR, YOUR_CLI, Cli, cli_env, platform_dir, wait_for_sender
+from tests.client.harness import TINY, YOUR, Cli, cli_env, platform_dir, wait_for_sender
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -20,10 +20,7 @@ ENDPOINT = "https://telemetry.your-platform.com/v1/event"
 POLICY_URL = "https://your-platform.com/telemetry"
 
 
-_NO_YOUR_CLI = pytest.mark.skipif(not YOUR_CLI.exists(), reason="your-cli is not installed yet")
-
-
-@pytest.fixture(params=[TINY, pytest.param(YOUR, marks=_NO_YOUR_CLI)], ids=["tiny", "your-cli"])
+@pytest.fixture(params=[TINY, YOUR], ids=["tiny", "your-cli"])
 def cli(request: pytest.FixtureRequest) -> Cli:
     """Each CLI in turn: the hand-written tiny_cli.py, then the demo `your-cli` (Click)."""
     chosen: Cli = request.param

@@ -65,7 +65,7 @@ def test_status_text_proves_the_state(cli: Cli, seeded: Path, env: dict[str, str
     text = result.stdout
     for expected in (
         "on (the default",
-        read_config(seeded)["installation_id"],
+        str(read_config(seeded)["installation_id"]),
         env["YOUR_PLATFORM_TELEMETRY_ENDPOINT"],
         "Queued events:   1",
         "Dropped events:  0",

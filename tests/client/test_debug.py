@@ -76,3 +76,13 @@ def test_debug_shows_a_failure_code(seeded: Path, env: dict[str, str]) -> None:
     assert result.returncode == 1
     (event,) = printed_events(result.stderr)
     assert (event["status"], event["error_code"]) == ("failure", "invalid_manifest")
+
+
+def test_debug_says_when_disabled_in_the_config(
+    cli: Cli, seeded: Path, env: dict[str, str]
+) -> None:
+    """After `telemetry disable`, debug prints no event and says the config turned it off."""
+    run_cli(["telemetry", "disable"], env, cli=cli.kind)
+    result = run_cli(cli.ok_argv, {**env, DEBUG: "1"}, cli=cli.kind)
+    assert printed_events(result.stderr) == []
+    assert "disabled in the config" in result.stderr

@@ -13,7 +13,6 @@ import pytest
 from tests.client.harness import (
     RUN_TIMEOUT_S,
     TINY_CLI,
-    YOUR_CLI,
     platform_dir,
     read_config,
     run_cli,
@@ -128,10 +127,3 @@ def test_disable_before_first_run_means_no_notice_ever(
         assert "telemetry" not in result.stderr
     assert spooled_events(home) == []
     assert "installation_id" not in read_config(home)
-
-
-def test_your_cli_exists_for_these_tests() -> None:
-    """The demo CLI is installed, so the your-cli half of these tests really runs."""
-    if not YOUR_CLI.exists():
-        pytest.skip("your-cli is not written yet (integrations engineer)")
-    assert os.access(YOUR_CLI, os.X_OK)

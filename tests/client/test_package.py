@@ -62,7 +62,7 @@ def test_all_is_sorted_and_complete() -> None:
     public = {
         name
         for name, value in vars(candor.client).items()
-        if not name.startswith("_") and not isinstance(value, ModuleType | __future__._Feature)  # type: ignore[attr-defined]
+        if not name.startswith("_") and not isinstance(value, ModuleType | __future__._Feature)
     }
     assert public == set(candor.client.__all__) == {"Telemetry", "TelemetryStatus"}
 

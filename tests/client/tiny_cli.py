@@ -88,7 +88,7 @@ def main(argv: list[str]) -> int:
         if command == "exit":
             sys.exit(int(argv[1]))
         if command == "odd-stdin":
-            sys.stdin = _OddStream()  # type: ignore[assignment, unused-ignore]
+            sys.stdin = _OddStream()
         print(json.dumps({"result": "ok", "command": command}))
     return 0
 

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 
 DEFAULT_DAYS = 90
 EVENTS_PER_INSTALLATION = 50  # the average; activity is power-law distributed around it
-ACTIVITY_EXPONENT = 4  # installation = floor(u ** 4 * K): the busiest get most events
+# Each installation's share of the events is log-normal: most run a handful of commands, a few
+# (CI farms, power users) thousands. Events pick an installation by its weight (an ASOF join).
+ACTIVITY_SIGMA = 1.5
 CHURN_SHARE = 0.4  # installations that stop being used before the end of the window
 MIN_INSTALLATIONS = 20
 MAX_EVENTS = 1_000_000_000  # a guard against a typo filling the disk
@@ -81,6 +83,7 @@ LOOP_CODE = "keychain_locked"
 # gives strongly correlated results for neighbouring rows (measured: r = 0.99).
 SALTS = (
     "ci", "variant", "ci_os", "os", "first", "lag", "who", "loop", "scripted", "when", "cmd",
+    "w1", "w2",
     "z1", "z2", "usage", "intr", "burst", "fail", "code", "churn", "last",
 )  # fmt: skip
 SALT_BITS = 8  # room for 256 salts
@@ -150,16 +153,18 @@ WITH inst AS (
     SELECT i, {uuid_sql} AS installation_id, is_ci, {platform_sql} AS os_arch,
         greatest(0.0, ({ui("first")} - 0.35) / 0.65) AS first_seen,
         CASE WHEN {ui("churn")} < {CHURN_SHARE} THEN {ui("last")} ELSE 1.0 END AS lifetime,
-        CASE WHEN is_ci THEN {ui("lag")} * 3 ELSE -ln(1 - {ui("lag")}) * 8 END / {days} AS lag
+        CASE WHEN is_ci THEN {ui("lag")} * 3 ELSE -ln(1 - {ui("lag")}) * 8 END / {days} AS lag,
+        exp({ACTIVITY_SIGMA} * sqrt(-2 * ln(1 - {ui("w1")})) * cos(2 * pi() * {ui("w2")})) AS w
     FROM (
         SELECT range AS i, md5('{seed}-' || range) AS h, {_u("ci", "range", seed)} < {CI_SHARE}
             AS is_ci
         FROM range({installations})
     )
+), weighted AS (
+    SELECT *, (sum(w) OVER (ORDER BY i) - w) / sum(w) OVER () AS lo FROM inst
 ), picked AS (
-    SELECT e, least({installations - 1}, floor(pow({ue("who")}, {ACTIVITY_EXPONENT}) * {installations}))::BIGINT
-        AS i, {ue("loop")} < {LOOP_RATE} AS looping
-    FROM range({events}) AS r(e)
+    SELECT e, looping, CASE WHEN looping THEN 0.0 ELSE {ue("who")} END AS pick
+    FROM (SELECT e, {ue("loop")} < {LOOP_RATE} AS looping FROM range({events}) AS r(e))
 ), drawn AS (
     SELECT p.e, p.looping, inst.installation_id, inst.os_arch,
         NOT inst.is_ci AND {ue("scripted")} >= {SCRIPTED_SHARE} AS is_interactive,
@@ -167,7 +172,7 @@ WITH inst AS (
         CASE WHEN p.looping THEN 'login' ELSE {command_sql} END AS command,
         sqrt(-2 * ln(1 - {ue("z1")})) * cos(2 * pi() * {ue("z2")}) AS z,
         inst.lag
-    FROM picked AS p JOIN inst ON inst.i = CASE WHEN p.looping THEN 0 ELSE p.i END
+    FROM picked AS p ASOF JOIN weighted AS inst ON p.pick >= inst.lo
 ), versioned AS (
     SELECT *, {version_sql} AS cli_version FROM (SELECT *, at_frac - lag AS adopted FROM drawn)
 ), failed AS (

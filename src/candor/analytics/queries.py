@@ -1,11 +1,16 @@
 """The one query layer: (store, TimeRange, Filters) → typed answers (`candor.analytics.answers`).
 
 The terminal report, the stats API and the dashboard all call these functions, so they always
-agree. Counts and distinct installations come from the daily rollups (`candor.storage.rollups`):
-distinct installations are exact, counted as the bits set in a bitmap of dense installation
-numbers. Duration percentiles come from the raw events, because they must be exact and
-percentiles do not add up across days; they are nearest-rank (DuckDB's `quantile_disc`): the
-p90 of 4 runs is the 4th fastest, ⌈0.9 × 4⌉ = 4.
+agree. Counts and distinct installations come from the daily rollups (`candor.storage.rollups`).
+Distinct installations are exact: each group of a query gets a bitmap of the dense installation
+numbers it saw (`bitstring_agg`), and its count is the number of bits set. Coarser groups OR
+their finer groups' bitmaps (`bit_or`), so one pass answers, say, installations per version per
+day, per day, per version and in total. A bitmap takes max_iid / 8 bytes (25 KB for 200 000
+installations) per group while a query runs; daily series keep the groups few.
+
+Duration percentiles come from the raw events, because they must be exact and percentiles do
+not add up across days. They are nearest-rank (DuckDB's `quantile_disc`): pN is the smallest
+duration with at least N % of the runs at or below it, so the p90 of 4 runs is the 4th.
 
 Each function runs one or two SELECTs; `summary` runs them all, the dashboard's full load.
 """
@@ -29,6 +34,7 @@ from candor.analytics.answers import (
     WeeklyActive,
     ratio,
 )
+from candor.analytics.filters import NO_FILTERS, Filters, TimeRange, version_key
 from candor.analytics.rows import (
     error_answers,
     failure_rates,
@@ -37,16 +43,14 @@ from candor.analytics.rows import (
     version_latencies,
     version_shares,
 )
-from candor.analytics.filters import NO_FILTERS, Filters, TimeRange, version_key
 
 if TYPE_CHECKING:
     from candor.storage.base import Store
 
-# A bitmap costs max_iid / 8 bytes per output group (25 KB at 200 k installations); past this
-# many installations, exact counting switches to DuckDB's hash-based count(DISTINCT).
-BITMAP_MAX_INSTALLATIONS = 4_000_000
 USAGE = "rollup_daily_usage"
 ERRORS = "rollup_daily_errors"
+SECTIONS = ("overview", "commands", "performance", "errors", "installations", "adoption",
+            "platforms")  # fmt: skip
 
 
 class Scope:
@@ -56,16 +60,19 @@ class Scope:
         self.store = store
         self.time_range = time_range
         self.filters = filters
-        # Rows of installations added after this read are left out below (iid ≤ max_iid):
-        # the bitmap's size is fixed by the first statement, the data may move on meanwhile.
+        # The bitmaps' size is fixed before the statement runs; installations that arrive in
+        # between are left out (iid ≤ max_iid) rather than overflow them.
         rows = store.query("SELECT coalesce(max(iid), 0) FROM rollup_installations")
         self.max_iid = int(rows[0][0])
 
-    def rollup_where(self) -> tuple[str, list[object]]:
-        """WHERE conditions (and parameters) for a rollup table."""
+    def grouped(self, table: str, keys: str, aggregates: str) -> tuple[str, list[object]]:
+        """`SELECT keys, aggregates FROM table WHERE <scope> GROUP BY keys` and its parameters."""
         sql, params = self.filters.sql()
+        where = f"day BETWEEN ? AND ? AND iid <= {self.max_iid}{sql}"
+        group = f" GROUP BY {keys}" if keys else ""
+        select = f"{keys}, {aggregates}" if keys else aggregates
         return (
-            f"day BETWEEN ? AND ? AND iid <= {self.max_iid}{sql}",
+            f"SELECT {select} FROM {table} WHERE {where}{group}",
             [self.time_range.start, self.time_range.end, *params],
         )
 
@@ -77,38 +84,45 @@ class Scope:
             [self.time_range.start_time, self.time_range.end_time, *params],
         )
 
-    def distinct(self, condition: str | None = None) -> str:
-        """SQL for the exact number of distinct installations (of the rows meeting `condition`)."""
-        where = f" FILTER (WHERE {condition})" if condition else ""
+    def bitmap(self, condition: str | None = None) -> str:
+        """SQL aggregate: the set of installations (of the rows meeting `condition`)."""
         if self.max_iid == 0:
-            return "0"
-        if self.max_iid > BITMAP_MAX_INSTALLATIONS:
-            return f"count(DISTINCT iid){where}"
-        return f"coalesce(bit_count(bitstring_agg(iid, 1, {self.max_iid}){where}), 0)"
+            return "NULL::BITSTRING"
+        where = f" FILTER (WHERE {condition})" if condition else ""
+        return f"bitstring_agg(iid, 1, {self.max_iid}){where}"
 
-    def rollup(self, table: str, select: str, tail: str = "") -> list[tuple[Any, ...]]:
-        """Rows of `SELECT select FROM table WHERE <scope> tail`."""
-        where, params = self.rollup_where()
-        return self.store.query(f"SELECT {select} FROM {table} WHERE {where} {tail}", params)
+    def query(self, sql: str, params: list[object]) -> list[tuple[Any, ...]]:
+        """Rows of one statement."""
+        return self.store.query(sql, params)
+
+
+def count(bitmap: str) -> str:
+    """SQL: how many installations a bitmap holds (0 for none)."""
+    return f"coalesce(bit_count({bitmap}), 0)"
 
 
 def overview(store: Store, time_range: TimeRange, filters: Filters = NO_FILTERS) -> Overview:
     """Events, failures, active and new installations in the range."""
     scope = Scope(store, time_range, filters)
-    ((events, failures, installations, new, interactive, commands),) = scope.rollup(
+    inner, params = scope.grouped(
         USAGE,
-        "coalesce(sum(events), 0), coalesce(sum(failures), 0), "
-        f"{scope.distinct()}, {scope.distinct('is_new')}, "
-        "coalesce(sum(events) FILTER (WHERE is_interactive), 0), count(DISTINCT command)",
+        "command",
+        f"sum(events) AS ev, sum(failures) AS fail, {scope.bitmap()} AS b, "
+        f"{scope.bitmap('is_new')} AS n, sum(events) FILTER (WHERE is_interactive) AS inter",
+    )
+    ((events, failures, active, new, interactive, used),) = scope.query(
+        f"WITH g AS MATERIALIZED ({inner}) SELECT coalesce(sum(ev), 0), coalesce(sum(fail), 0), "
+        f"{count('bit_or(b)')}, {count('bit_or(n)')}, coalesce(sum(inter), 0), count(*) FROM g",
+        params,
     )
     return Overview(
         events=int(events),
         failures=int(failures),
         failure_rate=ratio(failures, events),
-        installations=int(installations),
+        installations=int(active),
         new_installations=int(new),
         interactive_share=ratio(interactive, events),
-        commands=int(commands),
+        commands=int(used),
     )
 
 
@@ -117,37 +131,39 @@ def commands(
 ) -> list[CommandUsage]:
     """Most used commands: invocations, distinct installations and their shares of the total."""
     scope = Scope(store, time_range, filters)
-    rows = scope.rollup(
-        USAGE,
-        f"grouping(command), command, sum(events), {scope.distinct()}",
-        "GROUP BY GROUPING SETS ((command), ())",
+    inner, params = scope.grouped(USAGE, "command", f"sum(events) AS ev, {scope.bitmap()} AS b")
+    rows = scope.query(
+        f"WITH g AS MATERIALIZED ({inner}) SELECT command, ev, {count('b')}, "
+        f"(SELECT sum(ev) FROM g), (SELECT {count('bit_or(b)')} FROM g) FROM g",
+        params,
     )
-    totals = [row for row in rows if row[0] == 1]
-    total_events, total_installations = (totals[0][2], totals[0][3]) if totals else (0, 0)
     answer = [
         CommandUsage(
             command=command,
             events=int(events),
-            installations=int(installations),
-            event_share=ratio(events, total_events),
-            installation_share=ratio(installations, total_installations),
+            installations=int(active),
+            event_share=ratio(events, all_events),
+            installation_share=ratio(active, all_active),
         )
-        for grouped, command, events, installations in rows
-        if grouped == 0 and events
+        for command, events, active, all_events, all_active in rows
     ]
     return sorted(answer, key=lambda row: (-row.events, row.command))
+
+
+def _percentiles(scope: Scope, keys: str) -> list[tuple[Any, ...]]:
+    where, params = scope.events_where()
+    return scope.query(
+        f"SELECT {keys}, count(*), quantile_disc(duration_ms, [0.5, 0.9, 0.99]), "
+        f"max(duration_ms) FROM events WHERE {where} GROUP BY {keys}",
+        params,
+    )
 
 
 def latency_by_command(
     store: Store, time_range: TimeRange, filters: Filters = NO_FILTERS
 ) -> list[Latency]:
     """p50/p90/p99 (nearest-rank) and max duration of each command, slowest p90 first."""
-    where, params = Scope(store, time_range, filters).events_where()
-    rows = store.query(
-        "SELECT command, count(*), quantile_disc(duration_ms, [0.5, 0.9, 0.99]), "
-        f"max(duration_ms) FROM events WHERE {where} GROUP BY command",
-        params,
-    )
+    rows = _percentiles(Scope(store, time_range, filters), "command")
     answer = [
         Latency(command, int(n), int(q[0]), int(q[1]), int(q[2]), int(top))
         for command, n, q, top in rows
@@ -159,31 +175,37 @@ def performance(
     store: Store, time_range: TimeRange, filters: Filters = NO_FILTERS
 ) -> Performance:
     """Percentiles per command and per command × cli_version, with regressions flagged."""
-    where, params = Scope(store, time_range, filters).events_where()
-    rows = store.query(
-        "SELECT command, cli_version, count(*), quantile_disc(duration_ms, [0.5, 0.9, 0.99]), "
-        f"max(duration_ms) FROM events WHERE {where} GROUP BY command, cli_version",
-        params,
-    )
+    scope = Scope(store, time_range, filters)
     return Performance(
         by_command=latency_by_command(store, time_range, filters),
-        by_version=version_latencies(rows),
+        by_version=version_latencies(_percentiles(scope, "command, cli_version")),
     )
 
 
 def errors(store: Store, time_range: TimeRange, filters: Filters = NO_FILTERS) -> Errors:
     """Top error codes by events and by installations, per command; failure rates."""
     scope = Scope(store, time_range, filters)
-    error_rows = scope.rollup(
-        ERRORS,
-        f"grouping(command), command, error_code, sum(events), {scope.distinct()}",
-        "GROUP BY GROUPING SETS ((error_code), (command, error_code))",
+    inner, params = scope.grouped(
+        ERRORS, "command, error_code", f"sum(events) AS ev, {scope.bitmap()} AS b"
     )
-    rate_rows = scope.rollup(
+    error_rows = scope.query(
+        f"WITH g AS MATERIALIZED ({inner}) "
+        f"SELECT 0, command, error_code, ev, {count('b')} FROM g UNION ALL "
+        f"SELECT 1, NULL, error_code, sum(ev), {count('bit_or(b)')} FROM g GROUP BY error_code",
+        params,
+    )
+    inner, params = scope.grouped(
         USAGE,
-        f"grouping(command), command, cli_version, sum(events), sum(failures), "
-        f"{scope.distinct()}, {scope.distinct('failures > 0')}",
-        "GROUP BY GROUPING SETS ((command), (cli_version))",
+        "command, cli_version",
+        f"sum(events) AS ev, sum(failures) AS fail, {scope.bitmap()} AS b, "
+        f"{scope.bitmap('failures > 0')} AS f",
+    )
+    rest = f"sum(ev), sum(fail), {count('bit_or(b)')}, {count('bit_or(f)')} FROM g"
+    rate_rows = scope.query(
+        f"WITH g AS MATERIALIZED ({inner}) "
+        f"SELECT 0, command, NULL, {rest} GROUP BY command UNION ALL "
+        f"SELECT 1, NULL, cli_version, {rest} GROUP BY cli_version",
+        params,
     )
     top, by_command = error_answers(error_rows)
     by_cmd, by_version = failure_rates(rate_rows)
@@ -195,24 +217,27 @@ def installations(
 ) -> Installations:
     """Daily active and new installations (every day of the range), weekly active ones."""
     scope = Scope(store, time_range, filters)
-    rows = scope.rollup(
-        USAGE,
-        "grouping(day), day, date_trunc('week', day)::DATE, "
-        f"{scope.distinct()}, {scope.distinct('is_new')}",
-        "GROUP BY GROUPING SETS ((day), (date_trunc('week', day)))",
+    inner, params = scope.grouped(
+        USAGE, "day", f"{scope.bitmap()} AS b, {scope.bitmap('is_new')} AS n"
     )
-    by_day = {day: (int(active), int(new)) for g, day, _, active, new in rows if g == 0}
-    by_week = {week: int(active) for g, _, week, active, _ in rows if g == 1}
+    rows = scope.query(
+        f"WITH g AS MATERIALIZED ({inner}) "
+        f"SELECT 0, day, {count('b')}, {count('n')} FROM g UNION ALL "
+        f"SELECT 1, date_trunc('week', day)::DATE, {count('bit_or(b)')}, 0 FROM g GROUP BY 2",
+        params,
+    )
+    by_day = {day: (int(active), int(new)) for weekly, day, active, new in rows if not weekly}
+    by_week = {week: int(active) for weekly, week, active, _ in rows if weekly}
     start, end = time_range.start, time_range.end
     daily = [
         DailyActive(day, *by_day.get(day, (0, 0)))
         for day in (start + dt.timedelta(days=n) for n in range(time_range.days))
     ]
     first_monday = start - dt.timedelta(days=start.weekday())
-    weeks = [first_monday + dt.timedelta(weeks=n) for n in range((end - first_monday).days // 7 + 1)]
+    mondays = (first_monday + dt.timedelta(weeks=n) for n in range((end - first_monday).days // 7 + 1))
     weekly = [
         WeeklyActive(week, by_week.get(week, 0), week < start or week + dt.timedelta(6) > end)
-        for week in weeks
+        for week in mondays
     ]
     return Installations(daily, weekly)
 
@@ -220,10 +245,15 @@ def installations(
 def adoption(store: Store, time_range: TimeRange, filters: Filters = NO_FILTERS) -> Adoption:
     """Share of the active installations on each cli_version, per day and over the range."""
     scope = Scope(store, time_range, filters)
-    rows = scope.rollup(
-        USAGE,
-        f"grouping(day), grouping(cli_version), day, cli_version, {scope.distinct()}, min(day)",
-        "GROUP BY GROUPING SETS ((day, cli_version), (day), (cli_version), ())",
+    inner, params = scope.grouped(USAGE, "day, cli_version", f"{scope.bitmap()} AS b")
+    rows = scope.query(
+        f"WITH g AS MATERIALIZED ({inner}) "
+        f"SELECT 0, 0, day, cli_version, {count('b')}, day FROM g UNION ALL "
+        f"SELECT 0, 1, day, NULL, {count('bit_or(b)')}, day FROM g GROUP BY day UNION ALL "
+        f"SELECT 1, 0, NULL, cli_version, {count('bit_or(b)')}, min(day) FROM g "
+        f"GROUP BY cli_version UNION ALL "
+        f"SELECT 1, 1, NULL, NULL, {count('bit_or(b)')}, min(day) FROM g",
+        params,
     )
     daily = version_shares(rows)
     return Adoption(daily, summarize_versions(rows, daily))
@@ -232,11 +262,16 @@ def adoption(store: Store, time_range: TimeRange, filters: Filters = NO_FILTERS)
 def platforms(store: Store, time_range: TimeRange, filters: Filters = NO_FILTERS) -> Platforms:
     """The os_arch mix and the interactive versus CI share, by events and installations."""
     scope = Scope(store, time_range, filters)
-    rows = scope.rollup(
-        USAGE,
-        f"grouping(os_arch), grouping(is_interactive), os_arch, is_interactive, sum(events), "
-        f"{scope.distinct()}",
-        "GROUP BY GROUPING SETS ((os_arch), (is_interactive), ())",
+    inner, params = scope.grouped(
+        USAGE, "os_arch, is_interactive", f"sum(events) AS ev, {scope.bitmap()} AS b"
+    )
+    rest = f"sum(ev), {count('bit_or(b)')} FROM g"
+    rows = scope.query(
+        f"WITH g AS MATERIALIZED ({inner}) "
+        f"SELECT 0, 1, os_arch, NULL, {rest} GROUP BY os_arch UNION ALL "
+        f"SELECT 1, 0, NULL, is_interactive, {rest} GROUP BY is_interactive UNION ALL "
+        f"SELECT 1, 1, NULL, NULL, {rest}",
+        params,
     )
     return platform_shares(rows)
 
@@ -244,20 +279,21 @@ def platforms(store: Store, time_range: TimeRange, filters: Filters = NO_FILTERS
 def dimensions(store: Store, time_range: TimeRange) -> Dimensions:
     """The commands, versions and platforms seen in the range, for filter menus."""
     scope = Scope(store, time_range, NO_FILTERS)
-    rows = scope.rollup(
-        USAGE,
-        "grouping(command), grouping(cli_version), command, cli_version, os_arch, sum(events)",
-        "GROUP BY GROUPING SETS ((command), (cli_version), (os_arch)) ORDER BY 6 DESC",
+    inner, params = scope.grouped(
+        USAGE, "command, cli_version, os_arch", "sum(events) AS ev"
+    )
+    rows = scope.query(
+        f"WITH g AS MATERIALIZED ({inner}) "
+        "SELECT 0, command, sum(ev) FROM g GROUP BY 2 UNION ALL "
+        "SELECT 1, cli_version, sum(ev) FROM g GROUP BY 2 UNION ALL "
+        "SELECT 2, os_arch, sum(ev) FROM g GROUP BY 2 ORDER BY 3 DESC, 2",
+        params,
     )
     return Dimensions(
-        commands=[row[2] for row in rows if row[0] == 0],
-        cli_versions=sorted((row[3] for row in rows if row[1] == 0), key=version_key),
-        os_archs=[row[4] for row in rows if row[0] == 1 and row[1] == 1],
+        commands=[name for kind, name, _ in rows if kind == 0],
+        cli_versions=sorted((name for kind, name, _ in rows if kind == 1), key=version_key),
+        os_archs=[name for kind, name, _ in rows if kind == 2],
     )
-
-
-SECTIONS = ("overview", "commands", "performance", "errors", "installations", "adoption",
-            "platforms")  # fmt: skip
 
 
 def summary(

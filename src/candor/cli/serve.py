@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 from candor.server.settings import (
@@ -128,12 +129,29 @@ def serve(settings: Settings) -> int:
         )
         server = uvicorn.Server(config)
         _announce(settings, store.url)
+        _exit_on_stop_signals()
         server.run()
-    except SystemExit as stop:  # uvicorn exits this way when it cannot bind the port
+    except SystemExit as stop:  # a stop signal (see below), or uvicorn unable to bind
         return stop.code if isinstance(stop.code, int) else EXIT_FAILED
     finally:
-        store.close()
+        store.close()  # after the last commit: checkpoints the WAL into the file
     return EXIT_OK if server.started else EXIT_FAILED
+
+
+def _exit_on_stop_signals() -> None:
+    """Make SIGTERM/SIGINT end `serve` through its `finally`, never by the default action.
+
+    uvicorn handles both signals while it runs (stop accepting, finish requests, lifespan
+    shutdown, which commits what is queued), then restores the previous handlers and raises
+    the signal again. With the default handler the process would die there, before the store
+    is closed; this one turns it into a normal exit with status 0.
+    """
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(EXIT_OK)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
 
 
 def _announce(settings: Settings, store_url: str) -> None:

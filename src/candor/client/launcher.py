@@ -32,8 +32,10 @@ if TYPE_CHECKING:
 
 SENDER_MODULE = "candor.client.sender"
 
-# Senders this process spawned and has not reaped: a long-lived host that records many times
-# reaps them on its next call instead of keeping one zombie per spawn until it exits.
+# pidfds of senders this process started and has not reaped: a long-lived host that records
+# many times reaps them on its next call instead of keeping a zombie per spawn until it exits.
+# A pidfd names exactly our child: a bare waitpid(pid) could, after a reuse of the number,
+# steal the exit status of one of the host's own children.
 _spawned: list[int] = []
 
 
@@ -52,6 +54,8 @@ def start_sender_if_needed(directory: str, endpoint: str, environ: Mapping[str, 
     environment, so HTTPS_PROXY, NO_PROXY and SSL_CERT_FILE reach it. Raises OSError when the
     spawn fails; the caller swallows it and the event waits for the next run.
     """
+    if _spawned:
+        _reap()
     if not sys.executable:  # an embedded interpreter cannot start `python -m ...`
         return
     try:
@@ -66,20 +70,29 @@ def start_sender_if_needed(directory: str, endpoint: str, environ: Mapping[str, 
             return  # a sender is running; it loops until the spool is empty
         fd = lock.fileno()
         os.set_inheritable(fd, True)
-        _reap()
-        _spawned.append(_spawn_detached(sender_argv(directory, endpoint, fd), dict(environ), fd))
+        _track(_spawn_detached(sender_argv(directory, endpoint, fd), dict(environ), fd))
         # Leaving the block closes the CLI's copy of the descriptor; the child's copy keeps
         # the lock until the sender exits.
 
 
+def _track(pid: int) -> None:
+    pidfd_open = getattr(os, "pidfd_open", None)  # Linux 5.3+; elsewhere init reaps at exit
+    if pidfd_open is not None:
+        try:  # noqa: SIM105 - contextlib would cost the host CLI an import
+            _spawned.append(pidfd_open(pid))
+        except OSError:
+            pass
+
+
 def _reap() -> None:
-    for pid in list(_spawned):
+    for pidfd in list(_spawned):
         try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:  # already reaped (e.g. by the host's own SIGCHLD handling)
-            done = pid
-        if done:
-            _spawned.remove(pid)
+            exited = os.waitid(os.P_PIDFD, pidfd, os.WEXITED | os.WNOHANG) is not None
+        except ChildProcessError:  # reaped by the host's own SIGCHLD handling
+            exited = True
+        if exited:
+            os.close(pidfd)
+            _spawned.remove(pidfd)
 
 
 def _spawn_detached(argv: list[str], env: dict[str, str], lock_fd: int) -> int:

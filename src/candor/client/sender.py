@@ -13,7 +13,9 @@ in the foreground by a person or a test (it then takes the lock itself). One run
    SSL_CERT_FILE if set, no redirect followed, REQUEST_TIMEOUT_S per socket operation);
 4. under the lock again: removes exactly the acknowledged records and clears the backoff, or
    keeps them and persists the backoff (Retry-After honoured);
-5. loops until the spool is empty, an attempt fails, or half the deadline is spent.
+5. loops until the spool is empty, an attempt fails, or half the deadline is spent; then,
+   started by a CLI, lingers a moment (LINGER_S) for events of CLI runs that follow, so that a
+   script calling the CLI in a loop starts one sender rather than one per run.
 
 Exit status: 0 spool empty, 1 events remain, 2 bad arguments, 3 another sender is running.
 """
@@ -48,6 +50,11 @@ BACKOFF_BASE_S = 30.0  # first retry after 15-30 s, then doubling ...
 BACKOFF_MAX_S = 3600.0  # ... up to an hour: a blocked endpoint sees one try an hour per user
 RETRY_AFTER_MAX_S = 24 * 3600.0  # a collector may ask for a long pause, not for forever
 MAX_ANSWER_BYTES = 64 * 1024  # a 202 body is small; never buffer a huge one
+# After emptying the spool a detached sender keeps the lock this long, looking for new events
+# every LINGER_POLL_S: CLI runs meanwhile find a sender running and spawn none (a spawn costs
+# the CLI up to milliseconds on a busy machine, and the new process tens of ms of CPU).
+LINGER_S = 1.0
+LINGER_POLL_S = 0.05
 
 EXIT_EMPTY, EXIT_PENDING, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 
@@ -357,11 +364,13 @@ def _hold_sender_lock(spool: Spool, inherited: int | None) -> int | None:
     return fd
 
 
-def run(spool: Spool, endpoint: str, lock_fd: int, deadline_s: float) -> tuple[int, list[str]]:
-    """Deliver while holding the lock; release it and look again before leaving.
+def run(
+    spool: Spool, endpoint: str, lock_fd: int, deadline_s: float, linger_s: float
+) -> tuple[int, list[str]]:
+    """Deliver while holding the lock, linger, then release it and look once more.
 
     A CLI that appended just as this run found the spool empty saw the lock busy and did not
-    start a sender; the second look catches its event (or that CLI, now free to, starts one).
+    start a sender; the last look catches its event (or that CLI, now free to, starts one).
     """
     opener = build_opener()
     # No new batch after half the deadline, so a started one has time to finish before the
@@ -371,6 +380,8 @@ def run(spool: Spool, endpoint: str, lock_fd: int, deadline_s: float) -> tuple[i
     while True:
         status, more = deliver(spool, endpoint, opener, stop_at)
         lines += more
+        if status == EXIT_EMPTY and _linger(spool, min(time.monotonic() + linger_s, stop_at)):
+            continue
         fcntl.flock(lock_fd, fcntl.LOCK_UN)
         if status != EXIT_EMPTY or not _has_records(spool):
             return status, lines
@@ -378,6 +389,15 @@ def run(spool: Spool, endpoint: str, lock_fd: int, deadline_s: float) -> tuple[i
             fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return EXIT_EMPTY, lines  # a newer sender has it
+
+
+def _linger(spool: Spool, until: float) -> bool:
+    """Wait (lock held) until events arrive, True, or `until` (monotonic) passes, False."""
+    while time.monotonic() < until:
+        if _has_records(spool):
+            return True
+        time.sleep(LINGER_POLL_S)
+    return _has_records(spool)
 
 
 def _has_records(spool: Spool) -> bool:
@@ -410,8 +430,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--deadline", type=float, default=RUN_DEADLINE_S, help="hard limit of the run, seconds"
     )
+    parser.add_argument(
+        "--linger",
+        type=float,
+        help=f"seconds to wait for more events once done (default {LINGER_S:g} when started "
+        "by a CLI, 0 in the foreground)",
+    )
     args = parser.parse_args(argv)
     detached = args.lock_fd is not None
+    linger_s = args.linger if args.linger is not None else (LINGER_S if detached else 0.0)
     if detached:
         os.chdir("/")  # do not keep the user's working directory busy
     # Default action: the kernel ends the process, wherever it is blocked.
@@ -429,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     if lock_fd is None:
         print("candor sender: another sender is running", file=sys.stderr)
         return EXIT_BUSY
-    status, lines = run(spool, args.endpoint, lock_fd, args.deadline)
+    status, lines = run(spool, args.endpoint, lock_fd, args.deadline, linger_s)
     stats = spool.stats()
     for line in lines:
         print(f"candor sender: {line}", file=sys.stderr)

@@ -209,8 +209,10 @@ class Telemetry:
         config = self._config()
         settings = config.settings()  # raises when unreadable: telemetry is then off
         if not config_decision(settings.enabled)[0]:
+            if self.switches.debug:
+                self._say(f"{self.cli_name} telemetry debug: disabled in the config\n")
             return
-        if self.switches.debug:
+        if self.switches.debug:  # a dry run: no notice, no config write, no spool, no sender
             self._debug_print(event, settings.installation_id)
             return
         ident = settings.installation_id

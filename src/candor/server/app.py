@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from candor.schema import EVENT_PATH
-from candor.server import maintenance, observability
+from candor.server import dashboard, maintenance, observability, stats_api
 from candor.server.commit import GroupCommitter
 from candor.server.errors import exception_handlers
 from candor.server.ingest import IngestEndpoint
@@ -41,7 +41,8 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         Route("/healthz", observability.healthz, methods=["GET"]),
         Route("/metrics", observability.metrics, methods=["GET"]),
         Route("/openapi.json", observability.openapi, methods=["GET"]),
-        # analytics routes: stats_api.routes(), dashboard.routes()
+        *stats_api.routes(),
+        *dashboard.routes(),
     ]
 
     @contextlib.asynccontextmanager

@@ -79,8 +79,8 @@ class GroupCommitter:
             group = self._take()
             if group:
                 await self._commit(loop, group)
-                if self._pending:
-                    self._wakeup.set()  # leftovers beyond MAX_COMMIT_EVENTS go next, now
+            if self._pending:
+                self._wakeup.set()  # leftovers beyond MAX_COMMIT_EVENTS go next, now
             elif self._closing:
                 return
 

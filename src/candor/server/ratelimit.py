@@ -26,16 +26,22 @@ _DIGEST_BYTES = 8  # a 64-bit keyed hash: collisions are harmless (two clients s
 class RateLimiter:
     """A token bucket per client: `rate` requests per second, bursts of up to `burst`."""
 
-    __slots__ = ("_buckets", "_clock", "_key", "burst", "rate")
+    __slots__ = ("_buckets", "_clock", "_key", "_max_tracked", "burst", "rate")
 
     def __init__(
-        self, rate: float, burst: float, *, clock: Callable[[], float] = time.monotonic
+        self,
+        rate: float,
+        burst: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_tracked: int = MAX_TRACKED_ADDRESSES,
     ) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be positive and burst at least 1")
         self.rate = rate
         self.burst = burst
         self._clock = clock
+        self._max_tracked = max_tracked
         self._key = os.urandom(16)
         self._buckets: dict[bytes, tuple[float, float]] = {}  # digest -> (tokens, at)
 
@@ -53,7 +59,7 @@ class RateLimiter:
         if tokens < 1.0:
             self._buckets[digest] = (tokens, now)
             return max(1, math.ceil((1.0 - tokens) / self.rate))
-        if digest not in self._buckets and len(self._buckets) >= MAX_TRACKED_ADDRESSES:
+        if digest not in self._buckets and len(self._buckets) >= self._max_tracked:
             self._forget_idle(now)
         self._buckets[digest] = (tokens - 1.0, now)
         return 0
@@ -64,7 +70,7 @@ class RateLimiter:
         self._buckets = {
             digest: state for digest, state in self._buckets.items() if now - state[1] < refill_s
         }
-        if len(self._buckets) >= MAX_TRACKED_ADDRESSES:
+        if len(self._buckets) >= self._max_tracked:
             # Every tracked client is active: forget the older half rather than grow.
-            survivors = list(self._buckets.items())[MAX_TRACKED_ADDRESSES // 2 :]
+            survivors = list(self._buckets.items())[self._max_tracked // 2 :]
             self._buckets = dict(survivors)

@@ -111,7 +111,7 @@ def create(con: Any) -> None:
         ).fetchall()
     }
     if "rollup_state" in present:
-        (layout,) = con.execute("SELECT max(layout) FROM rollup_state").fetchone()
+        ((layout,),) = con.execute("SELECT max(layout) FROM rollup_state").fetchall()
         if layout == LAYOUT_VERSION and present.issuperset(TABLES):
             return
     statements = "".join(f"DROP TABLE IF EXISTS {name};\n" for name in TABLES)
@@ -127,7 +127,7 @@ def rebuild(con: Any) -> None:
     _in_transaction(con, rebuild_sql())
 
 
-def update(con: Any, relation: str) -> None:
+def update(con: Any, relation: str, *, compact_after: int = COMPACT_AFTER_ROWS) -> None:
     """Fold the rows of `relation` (just inserted into `events`) into the rollup tables."""
     con.execute(f"""
 INSERT INTO rollup_installations
@@ -138,9 +138,10 @@ FROM (SELECT installation_id, min(received_at) AS first_seen FROM {relation} GRO
 WHERE NOT EXISTS (
   SELECT 1 FROM rollup_installations AS i WHERE i.installation_id = n.installation_id
 )""")
-    (appended,) = con.execute(
+    # fetchall, not fetchone: DuckDB keeps a result open until it is fully read.
+    ((appended,),) = con.execute(
         f"INSERT INTO rollup_daily_usage {_usage_select(relation)}"
-    ).fetchone()
+    ).fetchall()
     con.execute(f"INSERT INTO rollup_daily_errors {_errors_select(relation)}")
     con.execute(
         f"UPDATE rollup_state SET pending_rows = pending_rows + $1, "
@@ -148,10 +149,10 @@ WHERE NOT EXISTS (
         f"(SELECT min(received_at)::DATE FROM {relation}))",
         [appended],
     )
-    (pending, dirty_from) = con.execute(
+    ((pending, dirty_from),) = con.execute(
         "SELECT pending_rows, dirty_from FROM rollup_state"
-    ).fetchone()
-    if pending >= COMPACT_AFTER_ROWS and dirty_from is not None:
+    ).fetchall()
+    if pending >= compact_after and dirty_from is not None:
         compact(con, dirty_from)
 
 

@@ -111,6 +111,31 @@ def test_sender_outlives_the_cli_and_is_reaped(spool: Spool, directory: Path, si
     assert numbers_of(sink.events) == numbers
 
 
+def zombie_children() -> list[int]:
+    """Children of this process that exited and were never reaped."""
+    zombies = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] == "Z" and int(fields[1]) == os.getpid():
+            zombies.append(int(entry))
+    return zombies
+
+
+def test_long_lived_host_leaves_no_zombies(spool: Spool, directory: Path, sink: Sink) -> None:
+    """A process that records many times reaps the senders it started: no zombies pile up."""
+    for number in range(3):
+        fill(spool, 1, number)
+        start_sender_if_needed(str(directory), sink.url, os.environ)
+        wait_until(lambda: spool.stats()["queued"] == 0 and not sender_pids(directory), "delivery")
+    start_sender_if_needed(str(directory), sink.url, os.environ)  # nothing to send: reaps
+    assert zombie_children() == []
+    assert len(sink.events) == 3
+
+
 NETWORK_MODULES = ("_socket", "socket", "ssl", "urllib.request", "http.client", "subprocess")
 RECORD_AND_LIST_MODULES = """
 import json, sys

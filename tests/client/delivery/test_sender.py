@@ -333,6 +333,26 @@ def test_sigkill_right_after_answers_never_duplicates(
     assert not [name for name in directory.iterdir() if name.suffix == ".tmp"]
 
 
+def test_lingering_sender_serves_the_next_runs_events(
+    spool: Spool, directory: Path, sink: Sink
+) -> None:
+    """After emptying the spool the sender waits a moment, lock held, and sends events that
+    arrive meanwhile itself; then it exits on its own with the spool empty."""
+    first = fill(spool, 2)
+    sender = subprocess.Popen(sender_command(directory, sink.url, "--linger", "3"))
+    try:
+        wait_until(lambda: len(sink.events) == 2, "the first delivery")
+        assert sender.poll() is None  # lingering
+        second = fill(spool, 2, start=100)
+        wait_until(lambda: len(sink.events) == 4, "the lingering sender to send new events")
+        assert sender.wait(timeout=30) == EXIT_EMPTY
+    finally:
+        sender.kill()
+        sender.wait(timeout=30)
+    assert numbers_of(sink.events) == first + second
+    assert spool.stats()["queued"] == 0
+
+
 def test_sender_summary_goes_to_stderr_only(spool: Spool, directory: Path, sink: Sink) -> None:
     """The foreground sender writes nothing to stdout and one summary line to stderr."""
     fill(spool, 2)

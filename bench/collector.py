@@ -1,0 +1,242 @@
+"""`make bench-collector`: how fast `candor serve` ingests, against a hello-world ceiling.
+
+Starts, on 127.0.0.1, (1) a raw ASGI "hello world" on the same uvicorn setup (uvloop,
+httptools, no access log) that reads the POST body and answers a constant 202, and (2) the real
+collector on a fresh embedded store; drives both with wrk (Debian's package) and prints:
+single-event POSTs/s, events/s with 500-event batches, p50/p99 latency, the collector's peak
+RSS, and the ratio to the ceiling. Every request carries a fresh Idempotency-Key, as the
+real sender's do. It asserts nothing: figures depend on the machine and its load.
+
+    python bench/collector.py [--duration 10] [--connections 64] [--commit-window-ms 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+READY_TIMEOUT_S = 60.0
+BATCH = 500
+TARGETS = "targets on 2 cores: single-event >= 60% of ceiling; >= 100,000 events/s; RSS < 200 MB"
+
+# wrk script: a POST of BODY_FILE with a fresh Idempotency-Key per request.
+WRK_SCRIPT = """
+local f = io.open(os.getenv("BODY_FILE"), "rb")
+local body = f:read("*a")
+f:close()
+wrk.method = "POST"
+wrk.body = body
+wrk.headers["Content-Type"] = "application/json"
+local counter = 0
+local prefix = tostring(math.random(1, 1000000000))
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, nil, {
+    ["Content-Type"] = "application/json",
+    ["Idempotency-Key"] = prefix .. "-" .. counter,
+  })
+end
+"""
+
+HELLO_APP = """
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    body = b'{"accepted":1,"rejected":0,"errors":[]}'
+    await send({"type": "http.response.start", "status": 202, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+"""
+
+
+def event() -> dict[str, object]:
+    return {
+        "event_version": "1.0",
+        "installation_id": str(uuid.uuid4()),
+        "cli_version": "0.2.1",
+        "command": "build",
+        "os_arch": "linux-x86_64",
+        "duration_ms": 850,
+        "status": "success",
+        "error_code": None,
+        "is_interactive": False,
+    }
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return  # it answered
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"{url} not ready in {READY_TIMEOUT_S} s")
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_wrk(url: str, body_file: Path, script: Path, args: argparse.Namespace) -> dict[str, float]:
+    command = [
+        "wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.duration}s",
+        "--latency", "-s", str(script), url,
+    ]  # fmt: skip
+    out = subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, "BODY_FILE": str(body_file)},
+        check=True,
+    ).stdout  # fmt: skip
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+
+    def ms(label: str) -> float:
+        found = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
+        if not found:
+            return float("nan")
+        value, unit = float(found.group(1)), found.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    return {
+        "rps": rate,
+        "p50": ms("50"),
+        "p99": ms("99"),
+        "non2xx": float(non2xx.group(1)) if non2xx else 0.0,
+        "socket_errors": 1.0 if errors else 0.0,
+    }
+
+
+def start(command: list[str], cwd: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "CANDOR_ADMIN_TOKEN": "bench"},
+    )  # fmt: skip
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per run (default 10)")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
+    parser.add_argument("--commit-window-ms", default="2")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("bench-collector: needs wrk (Debian: apt-get install wrk; or `make system-deps`)")
+        return 2
+    with tempfile.TemporaryDirectory(prefix="candor-bench-") as tmp:
+        work = Path(tmp)
+        script = work / "post.lua"
+        script.write_text(WRK_SCRIPT)
+        single, batch = work / "single.json", work / "batch.json"
+        single.write_text(json.dumps(event()))
+        batch.write_text(json.dumps([event() for _ in range(BATCH)]))
+        (work / "hello.py").write_text(HELLO_APP)
+
+        hello_port = free_port()
+        hello = start(
+            [
+                str(BIN / "uvicorn"), "hello:app", "--port", str(hello_port), "--loop", "uvloop",
+                "--http", "httptools", "--no-access-log", "--log-level", "warning",
+            ],
+            work,
+        )  # fmt: skip
+        try:
+            hello_url = f"http://127.0.0.1:{hello_port}/v1/event"
+            wait_ready(hello_url, hello)
+            ceiling = run_wrk(hello_url, single, script, args)
+            ceiling_batch = run_wrk(hello_url, batch, script, args)
+        finally:
+            stop(hello)
+
+        port = free_port()
+        collector = start(
+            [
+                str(BIN / "candor"), "serve", "--port", str(port), "--store",
+                str(work / "bench.duckdb"), "--commit-window-ms", args.commit_window_ms,
+                "--log-level", "warning",
+            ],
+            work,
+        )  # fmt: skip
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_ready(f"{base}/healthz", collector)
+            ours = run_wrk(f"{base}/v1/event", single, script, args)
+            ours_batch = run_wrk(f"{base}/v1/event", batch, script, args)
+            rss = peak_rss_mb(collector.pid)
+            with urllib.request.urlopen(f"{base}/metrics") as answer:
+                metrics = answer.read().decode()
+        finally:
+            stop(collector)
+
+    accepted = re.search(r"^candor_events_accepted_total (\d+)", metrics, re.MULTILINE)
+    commits = re.search(r"^candor_commit_requests_count (\d+)", metrics, re.MULTILINE)
+    requests = re.search(r"^candor_commit_requests_sum (\d+)", metrics, re.MULTILINE)
+    load = os.getloadavg()
+    print(f"collector benchmark: wrk -t{args.threads} -c{args.connections} -d{args.duration}s, "
+          f"{os.cpu_count()} cores, load average before/after {load[0]:.2f}")  # fmt: skip
+    print(f"{'':34}{'req/s':>10}{'events/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
+    rows = [
+        ("hello-world ceiling, 1 event", ceiling, 1),
+        ("candor serve, 1 event", ours, 1),
+        (f"hello-world ceiling, {BATCH} events", ceiling_batch, BATCH),
+        (f"candor serve, {BATCH} events", ours_batch, BATCH),
+    ]
+    for label, figures, size in rows:
+        print(
+            f"{label:34}{figures['rps']:>10.0f}{figures['rps'] * size:>11.0f}"
+            f"{figures['p50']:>9.2f}{figures['p99']:>9.2f}{figures['non2xx']:>9.0f}"
+        )
+    print(f"single-event ratio to ceiling: {ours['rps'] / ceiling['rps']:.0%}")
+    print(f"batch events/s: {ours_batch['rps'] * BATCH:,.0f}")
+    print(f"collector peak RSS: {rss:.0f} MB")
+    if accepted and commits and requests:
+        per_commit = int(requests.group(1)) / max(1, int(commits.group(1)))
+        stored = int(accepted.group(1))
+        print(f"events stored: {stored:,}; requests per group commit: {per_commit:.1f}")
+    print(TARGETS)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

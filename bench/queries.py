@@ -1,0 +1,171 @@
+"""`make bench-queries`: generate 10 M events, then time every dashboard query and a full load.
+
+Prints figures and the targets of issue #5 next to them; asserts nothing (speed lives here, not
+in the tests). Targets on 2 cores: generation of 10 M events < 60 s, each query ≤ 250 ms, the
+whole dashboard ≤ 1 s. Each figure is the median of --runs runs on a warm store; the load average
+is printed too, since other work on the machine changes the numbers.
+
+    python bench/queries.py                      # 10 M events in a temporary store
+    python bench/queries.py --events 1000000 --store /tmp/b.duckdb --keep
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from candor.analytics import queries
+from candor.analytics.answers import to_jsonable
+from candor.analytics.filters import Filters, TimeRange
+from candor.analytics.generate import DEFAULT_DAYS, generate_events
+from candor.analytics.queries import SECTIONS
+from candor.storage import open_store, rollups
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from candor.storage.base import Store
+
+QUERY_TARGET_MS = 250
+DASHBOARD_TARGET_MS = 1000
+GENERATION_TARGET_S = 60
+COMMIT_BATCH = 500  # events per commit when timing the rollup upkeep, the client's batch size
+COMMITS = 20
+
+
+def median_ms(action: Callable[[], object], runs: int) -> float:
+    """Median wall time of `action` over `runs` runs, after one warm-up run."""
+    action()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def dashboard_load(store: Store, time_range: TimeRange, filters: Filters) -> str:
+    """What the dashboard asks for on load or on a filter change, as the JSON it is sent as."""
+    answers = queries.summary(store, time_range, filters)
+    answers["dimensions"] = queries.dimensions(store, time_range)
+    return json.dumps(to_jsonable(answers))
+
+
+def timed_queries(store: Store, time_range: TimeRange, filters: Filters) -> dict[str, object]:
+    """Each dashboard request's query function, ready to call."""
+    calls: dict[str, object] = {
+        name: (lambda f=getattr(queries, name): f(store, time_range, filters)) for name in SECTIONS
+    }
+    calls["dimensions"] = lambda: queries.dimensions(store, time_range)
+    return calls
+
+
+def load_average() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min) {five:.2f} (5 min)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--days", type=int, default=DEFAULT_DAYS)
+    parser.add_argument("--runs", type=int, default=5, help="runs per figure (median)")
+    parser.add_argument("--store", type=Path, help="DuckDB file (default: a temporary one)")
+    parser.add_argument("--keep", action="store_true", help="reuse --store if it has events")
+    args = parser.parse_args(argv)
+
+    temporary = None
+    if args.store is None:
+        temporary = tempfile.TemporaryDirectory(prefix="candor-bench-")
+        args.store = Path(temporary.name) / "events.duckdb"
+    print(f"candor bench-queries: {os.cpu_count()} CPUs, DuckDB {duckdb.__version__}, "
+          f"{load_average()}")  # fmt: skip
+    store = open_store(str(args.store))
+    try:
+        (existing,) = store.query("SELECT count(*) FROM events")[0]
+        if not (args.keep and existing):
+            if existing:
+                store.execute("DELETE FROM events")
+            started = time.perf_counter()
+            generate_events(store.execute, args.events, days=args.days)
+            generated = time.perf_counter() - started
+            started = time.perf_counter()
+            store.execute(rollups.rebuild_sql())
+            rebuilt = time.perf_counter() - started
+            verdict = "ok" if generated + rebuilt < GENERATION_TARGET_S else "OVER TARGET"
+            print(f"generate {args.events:,} events: {generated:.1f} s, rollups rebuilt in "
+                  f"{rebuilt:.1f} s, total {generated + rebuilt:.1f} s "
+                  f"(target < {GENERATION_TARGET_S} s: {verdict})")  # fmt: skip
+        report_sizes(store, args.store)
+        today = dt.datetime.now(dt.UTC).date()
+        cases = [
+            ("last 30 days (dashboard default)", TimeRange.last(30, today), Filters()),
+            ("last 7 days", TimeRange.last(7, today), Filters()),
+            (f"all {args.days + 1} days", TimeRange.last(args.days + 1, today), Filters()),
+            (
+                f"all {args.days + 1} days, command=build, CI only",
+                TimeRange.last(args.days + 1, today),
+                Filters(command="build", interactive=False),
+            ),
+        ]
+        for label, time_range, filters in cases:
+            print(f"\n{label}  ({load_average()})")
+            for name, call in timed_queries(store, time_range, filters).items():
+                ms = median_ms(call, args.runs)  # type: ignore[arg-type]
+                flag = "" if ms <= QUERY_TARGET_MS else f"  OVER {QUERY_TARGET_MS} ms"
+                print(f"  {name:<14} {ms:7.1f} ms{flag}")
+            ms = median_ms(lambda: dashboard_load(store, time_range, filters), args.runs)
+            flag = "ok" if ms <= DASHBOARD_TARGET_MS else "OVER TARGET"
+            print(f"  {'full dashboard':<14} {ms:7.1f} ms  (target ≤ {DASHBOARD_TARGET_MS} ms: {flag})")
+        time_commits(store)
+    finally:
+        store.close()
+        if temporary is not None:
+            temporary.cleanup()
+    return 0
+
+
+def report_sizes(store: Store, path: Path) -> None:
+    counts = {
+        table: store.query(f"SELECT count(*) FROM {table}")[0][0]
+        for table in ("events", "rollup_daily_usage", "rollup_daily_errors", "rollup_installations")
+    }
+    size = path.stat().st_size / 2**20 if path.exists() else 0.0
+    print("rows: " + ", ".join(f"{table} {n:,}" for table, n in counts.items()) + f"; file {size:.0f} MiB")
+
+
+def time_commits(store: Store) -> None:
+    """A commit of COMMIT_BATCH events (insert + rollup upkeep) on the big store."""
+    import uuid
+
+    batch = [
+        {
+            "event_version": "1.0", "installation_id": str(uuid.uuid4()), "cli_version": "9.9.9",
+            "command": "build", "os_arch": "linux-x86_64", "duration_ms": 1000 + n,
+            "status": "success", "error_code": None, "is_interactive": n % 2 == 0,
+        }  # fmt: skip
+        for n in range(COMMIT_BATCH)
+    ]
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    times = []
+    for _ in range(COMMITS):
+        started = time.perf_counter()
+        store.insert_events(batch, now)
+        times.append(time.perf_counter() - started)
+    print(f"\ncommit of {COMMIT_BATCH} events with rollup upkeep: median "
+          f"{statistics.median(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms "
+          f"over {COMMITS} commits")  # fmt: skip
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,331 @@
+// Candor dashboard: asks for the admin token, then draws /v1/stats/* answers with Chart.js.
+// The token lives in this tab's sessionStorage and travels only in the Authorization header.
+// Filters live in the URL's #fragment (never sent to a server), so a view can be bookmarked.
+"use strict";
+
+(function () {
+  const TOKEN_KEY = "candor.admin-token";
+  const SECTIONS = ["overview", "commands", "performance", "errors", "installations", "adoption", "platforms"];
+  const FILTERS = [["f-command", "command"], ["f-version", "cli_version"], ["f-os", "os_arch"], ["f-interactive", "interactive"]];
+  const PALETTE = ["#2563eb", "#f97316", "#10b981", "#a855f7", "#ef4444", "#14b8a6", "#eab308", "#64748b", "#ec4899", "#84cc16"];
+  const TOP_ERRORS = 10;
+  const RELEASE_LINES = 6; // the busiest commands get a line in "p90 by release"
+  const charts = {};
+  const numbers = new Intl.NumberFormat();
+  let generation = 0; // answers of an older load are dropped when a newer one started
+
+  const $ = (id) => document.getElementById(id);
+  const percent = (x) => (x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0) + " %";
+  const setState = (state) => { document.body.dataset.state = state; };
+
+  class AuthError extends Error {}
+
+  async function api(path, params) {
+    const token = sessionStorage.getItem(TOKEN_KEY) || "";
+    const response = await fetch(`/v1/stats/${path}?${params}`, {
+      headers: { Authorization: `Bearer ${token}` },
+      cache: "no-store",
+      credentials: "omit",
+    });
+    const body = await response.json().catch(() => ({}));
+    if (response.status === 401) throw new AuthError(body.message || "the token was refused");
+    if (!response.ok) throw new Error(body.message || `the collector answered ${response.status}`);
+    return body;
+  }
+
+  function rangeParams() {
+    const params = new URLSearchParams();
+    if ($("f-range").value === "custom") {
+      if ($("f-from").value) params.set("from", $("f-from").value);
+      if ($("f-to").value) params.set("to", $("f-to").value);
+    } else {
+      params.set("since", $("f-range").value);
+    }
+    return params;
+  }
+
+  function allParams() {
+    const params = rangeParams();
+    for (const [id, name] of FILTERS) if ($(id).value) params.set(name, $(id).value);
+    return params;
+  }
+
+  function restoreFromHash() {
+    const params = new URLSearchParams(location.hash.slice(1));
+    if (params.get("from") || params.get("to")) {
+      $("f-range").value = "custom";
+      $("f-from").value = params.get("from") || "";
+      $("f-to").value = params.get("to") || "";
+    } else if (params.get("since")) {
+      ensureOption($("f-range"), params.get("since"));
+    }
+    for (const [id, name] of FILTERS) if (params.get(name)) ensureOption($(id), params.get(name));
+    $("filters").classList.toggle("with-custom", $("f-range").value === "custom");
+  }
+
+  function ensureOption(select, value) {
+    if (![...select.options].some((o) => o.value === value)) select.add(new Option(value, value));
+    select.value = value;
+  }
+
+  function fillMenu(select, values) {
+    const current = select.value;
+    select.length = 1; // keep "All"
+    for (const value of values) select.add(new Option(value, value));
+    if (current) ensureOption(select, current);
+  }
+
+  async function load() {
+    const mine = ++generation;
+    setState("loading");
+    $("problem").textContent = "";
+    const params = allParams();
+    history.replaceState(null, "", `#${params}`);
+    try {
+      const [dimensions, ...answers] = await Promise.all(
+        [api("dimensions", rangeParams()), ...SECTIONS.map((name) => api(name, params))]);
+      if (mine !== generation) return;
+      fillMenu($("f-command"), dimensions.data.commands);
+      fillMenu($("f-version"), dimensions.data.cli_versions);
+      fillMenu($("f-os"), dimensions.data.os_archs);
+      const data = {};
+      SECTIONS.forEach((name, i) => { data[name] = answers[i].data; });
+      render(data, answers[0]);
+      setState("ready");
+    } catch (error) {
+      if (mine !== generation) return;
+      if (error instanceof AuthError) {
+        sessionStorage.removeItem(TOKEN_KEY);
+        showLogin("The collector refused this token.");
+        return;
+      }
+      $("problem").textContent = `Could not load: ${error.message}`;
+      setState("error");
+    }
+  }
+
+  function showLogin(message) {
+    $("login-problem").textContent = message || "";
+    $("token").value = "";
+    setState("login");
+    $("token").focus();
+  }
+
+  // ------------------------------------------------------------------ drawing
+
+  function draw(id, config, points) {
+    if (charts[id]) charts[id].destroy();
+    const canvas = $(id);
+    canvas.dataset.points = String(points);
+    config.options = Object.assign({ responsive: true, maintainAspectRatio: false, animation: false }, config.options || {});
+    charts[id] = new Chart(canvas, config);
+  }
+
+  function bars(labels, sets, options) {
+    return {
+      type: "bar",
+      data: { labels, datasets: sets.map((s, i) => Object.assign({ backgroundColor: PALETTE[i % PALETTE.length], borderRadius: 3 }, s)) },
+      options: options || {},
+    };
+  }
+
+  function twoAxes(label1, label2) { // horizontal bars: counts on the bottom axis, installations on top
+    return {
+      indexAxis: "y",
+      scales: {
+        x: { position: "bottom", title: { display: true, text: label1 }, beginAtZero: true },
+        x2: { position: "top", title: { display: true, text: label2 }, beginAtZero: true, grid: { drawOnChartArea: false } },
+      },
+    };
+  }
+
+  const percentAxis = { y: { beginAtZero: true, ticks: { callback: (v) => percent(v) } } };
+  const percentTooltip = { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${percent(c.parsed.y)}` } } };
+
+  function render(data, envelope) {
+    const range = envelope.range;
+    $("range-label").textContent = `${range.start} to ${range.end} (UTC), ${range.days} day${range.days === 1 ? "" : "s"}`;
+    $("percentile-method").textContent = envelope.percentile_method;
+    $("distinct-method").textContent = envelope.distinct_method === "exact" ? "exactly" : envelope.distinct_method;
+
+    const o = data.overview;
+    setValue("ov-events", o.events, numbers.format(o.events));
+    setValue("ov-installations", o.installations, numbers.format(o.installations));
+    setValue("ov-new", o.new_installations, numbers.format(o.new_installations));
+    setValue("ov-failure-rate", o.failure_rate, percent(o.failure_rate));
+    setValue("ov-interactive", o.interactive_share, percent(o.interactive_share));
+
+    const daily = data.installations.daily;
+    draw("chart-active", {
+      type: "line",
+      data: {
+        labels: daily.map((d) => d.day),
+        datasets: [
+          { label: "Active", data: daily.map((d) => d.active), borderColor: PALETTE[0], backgroundColor: "rgba(37,99,235,.12)", fill: true, tension: 0.25, pointRadius: 0 },
+          { label: "New", data: daily.map((d) => d.new), borderColor: PALETTE[1], tension: 0.25, pointRadius: 0 },
+        ],
+      },
+      options: { scales: { y: { beginAtZero: true } }, interaction: { mode: "index", intersect: false } },
+    }, daily.length);
+
+    const weekly = data.installations.weekly;
+    draw("chart-weekly", bars(
+      weekly.map((w) => w.week + (w.partial ? " *" : "")),
+      [{ label: "Active installations (* part of the week)", data: weekly.map((w) => w.active) }],
+      { scales: { y: { beginAtZero: true } } }), weekly.length);
+
+    drawAdoption(data.adoption);
+
+    const os = data.platforms.os_arch;
+    draw("chart-platforms", {
+      type: "doughnut",
+      data: { labels: os.map((s) => s.name), datasets: [{ data: os.map((s) => s.installations), backgroundColor: PALETTE }] },
+      options: { plugins: { legend: { position: "right" } } },
+    }, os.length);
+
+    const commands = data.commands;
+    draw("chart-commands", bars(commands.map((c) => c.command), [
+      { label: "Invocations", data: commands.map((c) => c.events), xAxisID: "x" },
+      { label: "Installations", data: commands.map((c) => c.installations), xAxisID: "x2" },
+    ], twoAxes("invocations", "installations")), commands.length);
+
+    const kinds = data.platforms.interactive;
+    draw("chart-interactive", {
+      type: "doughnut",
+      data: {
+        labels: kinds.map((s) => (s.name === "ci" ? "CI & scripts" : "Interactive")),
+        datasets: [{ data: kinds.map((s) => s.events), backgroundColor: [PALETTE[0], PALETTE[7]] }],
+      },
+      options: { plugins: { legend: { position: "right" } } },
+    }, kinds.length);
+
+    const latency = data.performance.by_command;
+    draw("chart-latency", bars(latency.map((l) => l.command), [
+      { label: "p50", data: latency.map((l) => l.p50) },
+      { label: "p90", data: latency.map((l) => l.p90) },
+      { label: "p99", data: latency.map((l) => l.p99) },
+    ], { scales: { y: { type: "logarithmic", title: { display: true, text: "ms" } } } }), latency.length);
+
+    drawReleases(data.performance.by_version, commands, data.adoption.versions);
+    showRegressions(data.performance.by_version);
+
+    const top = data.errors.top.slice(0, TOP_ERRORS);
+    draw("chart-errors", bars(top.map((e) => e.error_code), [
+      { label: "Occurrences", data: top.map((e) => e.events), xAxisID: "x", backgroundColor: PALETTE[4] },
+      { label: "Installations", data: top.map((e) => e.installations), xAxisID: "x2", backgroundColor: PALETTE[7] },
+    ], twoAxes("occurrences", "installations")), top.length);
+
+    const byVersion = data.errors.failure_by_version;
+    draw("chart-failure-version", bars(byVersion.map((r) => r.name),
+      [{ label: "Failure rate", data: byVersion.map((r) => r.rate), backgroundColor: PALETTE[4] }],
+      { scales: percentAxis, plugins: percentTooltip }), byVersion.length);
+
+    const byCommand = data.errors.failure_by_command;
+    draw("chart-failure-command", bars(byCommand.map((r) => r.name),
+      [{ label: "Failure rate", data: byCommand.map((r) => r.rate), backgroundColor: PALETTE[4] }],
+      { scales: percentAxis, plugins: percentTooltip }), byCommand.length);
+  }
+
+  function setValue(id, raw, text) {
+    $(id).textContent = text;
+    $(id).dataset.value = String(raw);
+  }
+
+  function drawAdoption(adoption) {
+    const days = [...new Set(adoption.daily.map((v) => v.day))];
+    const versions = adoption.versions.map((v) => v.cli_version);
+    const share = new Map(adoption.daily.map((v) => [`${v.day} ${v.cli_version}`, v.share]));
+    draw("chart-adoption", {
+      type: "line",
+      data: {
+        labels: days,
+        datasets: versions.map((version, i) => ({
+          label: version,
+          data: days.map((day) => share.get(`${day} ${version}`) ?? 0),
+          borderColor: PALETTE[i % PALETTE.length],
+          backgroundColor: PALETTE[i % PALETTE.length],
+          tension: 0.25,
+          pointRadius: 0,
+        })),
+      },
+      options: { scales: percentAxis, plugins: percentTooltip, interaction: { mode: "index", intersect: false } },
+    }, adoption.daily.length);
+  }
+
+  function drawReleases(byVersion, commands, versionSummary) {
+    const versions = versionSummary.map((v) => v.cli_version);
+    const busiest = commands.slice(0, RELEASE_LINES).map((c) => c.command);
+    const p90 = new Map(byVersion.map((r) => [`${r.command} ${r.cli_version}`, r.p90]));
+    draw("chart-releases", {
+      type: "line",
+      data: {
+        labels: versions,
+        datasets: busiest.map((command, i) => ({
+          label: command,
+          data: versions.map((v) => p90.get(`${command} ${v}`) ?? null),
+          borderColor: PALETTE[i % PALETTE.length],
+          backgroundColor: PALETTE[i % PALETTE.length],
+          spanGaps: true,
+        })),
+      },
+      options: { scales: { y: { type: "logarithmic", title: { display: true, text: "p90 ms" } } } },
+    }, byVersion.length);
+  }
+
+  function showRegressions(byVersion) {
+    const flagged = byVersion.filter((r) => r.regression);
+    const box = $("regressions");
+    box.replaceChildren();
+    if (!flagged.length) {
+      const p = document.createElement("p");
+      p.className = "empty";
+      p.textContent = "No release is markedly slower than the one before it (p90 at least 25 % worse, with 200 runs or more on each side).";
+      box.append(p);
+      return;
+    }
+    const table = document.createElement("table");
+    table.innerHTML = "<thead><tr><th>Command</th><th>Release</th><th class='num'>p90</th><th class='num'>vs previous</th></tr></thead>";
+    const body = document.createElement("tbody");
+    for (const r of flagged) {
+      const row = body.insertRow();
+      row.insertCell().textContent = r.command;
+      row.insertCell().textContent = `${r.previous_version} → ${r.cli_version}`;
+      const ms = row.insertCell();
+      ms.className = "num";
+      ms.textContent = `${numbers.format(r.p90)} ms`;
+      const change = row.insertCell();
+      change.className = "num";
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = `+${Math.round((r.p90_ratio - 1) * 100)} %`;
+      change.append(badge);
+    }
+    table.append(body);
+    box.append(table);
+  }
+
+  // ------------------------------------------------------------------ wiring
+
+  document.addEventListener("DOMContentLoaded", () => {
+    restoreFromHash();
+    $("login-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      sessionStorage.setItem(TOKEN_KEY, $("token").value.trim());
+      $("token").value = "";
+      load();
+    });
+    $("filters").addEventListener("submit", (event) => event.preventDefault());
+    $("filters").addEventListener("change", (event) => {
+      const custom = $("f-range").value === "custom";
+      $("filters").classList.toggle("with-custom", custom);
+      if (custom && event.target.id === "f-range") return; // wait for the dates
+      load();
+    });
+    $("sign-out").addEventListener("click", () => {
+      sessionStorage.removeItem(TOKEN_KEY);
+      showLogin("");
+    });
+    if (sessionStorage.getItem(TOKEN_KEY)) load();
+    else showLogin("");
+  });
+})();

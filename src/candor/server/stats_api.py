@@ -1,0 +1,127 @@
+"""`GET /v1/stats/…`: the query layer's answers as JSON, for the dashboard and for scripts.
+
+Read-only and admin-only (`candor.server.auth`). Every route takes the same query parameters:
+
+    since=7d | 4w            the last N days, today (UTC) included (default 30d), or
+    from=YYYY-MM-DD&to=…     an explicit range of whole UTC days
+    cli_version, os_arch, command, interactive=true|false     optional filters
+
+and answers `{"range", "filters", "percentile_method", "distinct_method", "data"}`. Bad
+parameters are a 400 with the reason; an unreachable store a 503. Routes are thin: the
+arithmetic lives in `candor.analytics.queries`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from candor.analytics import queries
+from candor.analytics.answers import DISTINCT_METHOD, PERCENTILE_METHOD, to_jsonable
+from candor.analytics.filters import Filters, QueryError, parse_interactive, parse_range
+from candor.server.auth import NO_STORE, admin_only
+from candor.server.errors import error_response
+from candor.storage.base import StoreError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from starlette.requests import Request
+    from starlette.routing import BaseRoute
+
+    from candor.analytics.filters import TimeRange
+
+PREFIX = "/v1/stats"
+RANGE_PARAMETERS = ("since", "from", "to")
+FILTER_PARAMETERS = ("cli_version", "os_arch", "command", "interactive")
+MAX_PARAMETER_LENGTH = 64  # longer than any valid filter value; refuses junk early
+
+
+def parse_query(request: Request, extra: tuple[str, ...] = ()) -> tuple[TimeRange, Filters]:
+    """The range and filters a request asks for; QueryError on anything unknown or invalid."""
+    params = request.query_params
+    unknown = sorted(set(params) - {*RANGE_PARAMETERS, *FILTER_PARAMETERS, *extra})
+    if unknown:
+        raise QueryError(f"unknown parameter {unknown[0]!r}")
+    for name, value in params.multi_items():
+        if len(params.getlist(name)) > 1:
+            raise QueryError(f"parameter {name!r} given more than once")
+        if len(value) > MAX_PARAMETER_LENGTH:
+            raise QueryError(f"parameter {name!r} is too long")
+    time_range = parse_range(
+        since=params.get("since") or None, start=params.get("from") or None, end=params.get("to") or None
+    )
+    filters = Filters(
+        cli_version=params.get("cli_version") or None,
+        os_arch=params.get("os_arch") or None,
+        command=params.get("command") or None,
+        interactive=parse_interactive(params.get("interactive")),
+    )
+    return time_range, filters
+
+
+def answer(time_range: TimeRange, filters: Filters, data: object) -> Response:
+    """The envelope every stats route answers with."""
+    body: dict[str, Any] = {
+        "range": {
+            "start": time_range.start.isoformat(),
+            "end": time_range.end.isoformat(),
+            "days": time_range.days,
+        },
+        "filters": filters.as_dict(),
+        "percentile_method": PERCENTILE_METHOD,
+        "distinct_method": DISTINCT_METHOD,
+        "data": to_jsonable(data),
+    }
+    return JSONResponse(body, headers=NO_STORE)
+
+
+def _endpoint(compute: Callable[[Request, TimeRange, Filters], object], extra: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+    """A guarded endpoint computing `compute(request, range, filters)`, errors turned into JSON."""
+
+    @admin_only
+    def endpoint(request: Request) -> Response:
+        try:
+            time_range, filters = parse_query(request, extra)
+            data = compute(request, time_range, filters)
+        except QueryError as error:
+            return error_response(400, "bad_query", str(error), headers=NO_STORE)
+        except StoreError as error:
+            return error_response(503, "unavailable", str(error), headers=NO_STORE)
+        return answer(time_range, filters, data)
+
+    return endpoint
+
+
+def _section(name: str) -> Callable[[Request, TimeRange, Filters], object]:
+    function = getattr(queries, name)
+    return lambda request, time_range, filters: function(request.app.state.store, time_range, filters)
+
+
+def _summary(request: Request, time_range: TimeRange, filters: Filters) -> object:
+    wanted = request.query_params.get("sections")
+    sections = tuple(wanted.split(",")) if wanted else queries.SECTIONS
+    unknown = [name for name in sections if name not in queries.SECTIONS]
+    if unknown:
+        raise QueryError(f"unknown section {unknown[0]!r}; known: {', '.join(queries.SECTIONS)}")
+    return queries.summary(request.app.state.store, time_range, filters, sections)
+
+
+def _dimensions(request: Request, time_range: TimeRange, filters: Filters) -> object:
+    return queries.dimensions(request.app.state.store, time_range)
+
+
+def routes() -> list[BaseRoute]:
+    """`/v1/stats/<section>` for each section, `/dimensions` and `/summary` (all sections)."""
+    table: list[BaseRoute] = [
+        Route(f"{PREFIX}/{name}", _endpoint(_section(name)), methods=["GET"])
+        for name in queries.SECTIONS
+    ]
+    table.append(Route(f"{PREFIX}/dimensions", _endpoint(_dimensions), methods=["GET"]))
+    table.append(Route(f"{PREFIX}/summary", _endpoint(_summary, ("sections",)), methods=["GET"]))
+    return table
+
+
+ROUTE_PATHS = tuple(f"{PREFIX}/{name}" for name in (*queries.SECTIONS, "dimensions", "summary"))

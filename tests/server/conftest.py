@@ -1,0 +1,60 @@
+"""Fixtures for in-process collector tests: the real app over a real DuckDB file."""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+import pytest
+
+from candor.server.app import create_app
+from candor.server.settings import Settings
+from candor.storage import open_store
+
+# Starlette 1.x prefers httpx2 for its TestClient and warns (an error under our pytest config)
+# when it finds only httpx; the client it builds works the same. Installing httpx2 in the dev
+# extra would remove the need for this.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from starlette.testclient import TestClient
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+    from candor.storage.base import Store
+
+TEST_TOKEN = "test-admin-token"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """An open DuckDB store in tmp_path, closed after the test."""
+    opened = open_store(str(tmp_path / "events.duckdb"))
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture
+def make_client(store: Store) -> Iterator[Callable[..., TestClient]]:
+    """Build a TestClient over create_app(Settings from `environ`, store); lifespan included."""
+    clients: list[TestClient] = []
+
+    def make(environ: dict[str, str] | None = None) -> TestClient:
+        settings = Settings.from_environ({"CANDOR_ADMIN_TOKEN": TEST_TOKEN, **(environ or {})})
+        client = TestClient(create_app(settings, store), raise_server_exceptions=False)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    """A TestClient over the collector with default settings."""
+    return make_client()

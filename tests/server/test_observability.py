@@ -1,0 +1,62 @@
+"""GET /healthz, /metrics and /openapi.json."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING
+
+from candor.schema import MAX_BATCH_EVENTS, json_schema
+from tests.support.load import make_event
+
+if TYPE_CHECKING:
+    from starlette.testclient import TestClient
+
+
+def metric(text: str, name: str) -> float:
+    match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
+    assert match, f"{name} missing from:\n{text}"
+    return float(match.group(1))
+
+
+def test_healthz_checks_the_store(client: TestClient) -> None:
+    """/healthz answers 200 with the store reachable."""
+    answer = client.get("/healthz")
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok", "store": "ok"}
+
+
+def test_metrics_count_events_reasons_batches_and_commits(client: TestClient) -> None:
+    """After some traffic /metrics shows accepted, rejected by reason, batch sizes, commits."""
+    headers = {"content-type": "application/json"}
+    bad = [{**make_event(), "hostname": "h"}, make_event(cli_version="")]
+    batch = [make_event(), make_event(), *bad]
+    client.post("/v1/event", content=json.dumps(batch).encode(), headers=headers)
+    client.post("/v1/event", content=b"{", headers=headers)
+    answer = client.get("/metrics")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
+    text = answer.text
+    assert metric(text, "candor_events_accepted_total") == 2
+    assert metric(text, 'candor_events_rejected_total{reason="unknown_field"}') == 1
+    assert metric(text, 'candor_events_rejected_total{reason="invalid_cli_version"}') == 1
+    assert metric(text, 'candor_requests_total{status="202"}') == 1
+    assert metric(text, 'candor_requests_total{status="400"}') == 1
+    assert metric(text, "candor_request_events_count") == 1
+    assert metric(text, 'candor_request_events_bucket{le="5"}') == 1
+    assert metric(text, "candor_commit_events_sum") == 2
+    assert metric(text, "candor_commit_seconds_count") == 1
+    assert "hostname" not in text  # labels never carry client text
+
+
+def test_openapi_describes_the_endpoint_from_the_schema(client: TestClient) -> None:
+    """/openapi.json is OpenAPI 3.1 whose Event schema is the shipped JSON Schema."""
+    document = client.get("/openapi.json").json()
+    assert document["openapi"].startswith("3.1")
+    post = document["paths"]["/v1/event"]["post"]
+    assert set(post["responses"]) >= {"202", "400", "413", "415", "429"}
+    body = post["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
+    assert body[1]["maxItems"] == MAX_BATCH_EVENTS
+    event = document["components"]["schemas"]["Event"]
+    expected = {k: v for k, v in json_schema().items() if k not in ("$schema", "$id")}
+    assert event == expected

@@ -1,0 +1,41 @@
+"""Every store backend in STORES, each skipped when its library is not installed."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+import pytest
+
+from candor.storage import STORES, open_store
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from candor.storage.base import Store
+
+# How a test reaches each backend: a URL in tmp_path, or a server it would need.
+URLS = {"duckdb": "duckdb://{tmp}/events.duckdb"}
+LIBRARIES = {"duckdb": "duckdb"}
+
+
+@pytest.fixture(params=sorted(STORES))
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh store URL per backend (a backend whose library or server is absent is skipped)."""
+    scheme = request.param
+    if scheme not in URLS:
+        pytest.skip(f"no test location for the {scheme} store")
+    pytest.importorskip(LIBRARIES[scheme])
+    importlib.import_module(STORES[scheme].partition(":")[0])
+    return URLS[scheme].format(tmp=tmp_path)
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """An open store of each backend, closed after the test."""
+    opened = open_store(store_url)
+    try:
+        yield opened
+    finally:
+        opened.close()
