@@ -50,6 +50,7 @@ PLATFORM_DIR = ".your-platform"
 DEFAULT_RUNS = 40
 WARMUP_RUNS = 3
 IMPORT_SAMPLES = 15
+IN_PROCESS_SAMPLES = 20
 TARGET_ADDED_MS = 3.0  # issue #3: telemetry on, any endpoint state
 TARGET_OPTED_OUT_MS = 1.0
 TARGET_IMPORT_MS = 5.0
@@ -97,8 +98,7 @@ class State:
             wait_until(lambda: self.spool.stats()["queued"] == 0, f"{self.name}: delivery")
 
     def _no_sender(self) -> bool:
-        with file_lock(self.spool.sender_lock_path, blocking=False) as lock:
-            return lock.acquired
+        return _sender_gone(self.spool)
 
 
 def base_environment(home: str, pycache: str) -> dict[str, str]:
@@ -170,6 +170,43 @@ def import_time_ms(env: dict[str, str]) -> float:
     return statistics.median(samples[1:])
 
 
+def delivery_costs_us(workdir: str, endpoint: str) -> dict[str, float]:
+    """Median in-process cost of the delivery steps a recording CLI pays, in microseconds."""
+    from candor.client.launcher import start_sender_if_needed
+
+    directory = tempfile.mkdtemp(prefix="in-process-", dir=workdir)
+    spool = Spool(directory)
+    event = {
+        "event_version": "1.0", "installation_id": "0b7f2a8e-4c1d-4e5f-9a6b-3c2d1e0f9a8b",
+        "cli_version": "0.2.1", "command": "info", "os_arch": "linux-x86_64",
+        "duration_ms": 3, "status": "success", "error_code": None, "is_interactive": False,
+    }  # fmt: skip
+    costs: dict[str, list[float]] = {"append": [], "launcher, backoff": [], "launcher, spawn": []}
+    for _ in range(IN_PROCESS_SAMPLES):
+        started = time.perf_counter()
+        spool.append(event)
+        costs["append"].append(time.perf_counter() - started)
+        wait_until(lambda: _sender_gone(spool), "the previous sender to exit")
+        started = time.perf_counter()
+        start_sender_if_needed(directory, endpoint, os.environ)
+        costs["launcher, spawn"].append(time.perf_counter() - started)
+        wait_until(lambda: spool.stats()["queued"] == 0, "in-process delivery")
+    with spool.locked() as tx:
+        tx.state["next_attempt_at"] = time.time() + 600
+        tx.save_state()
+    spool.append(event)
+    for _ in range(IN_PROCESS_SAMPLES):
+        started = time.perf_counter()
+        start_sender_if_needed(directory, endpoint, os.environ)
+        costs["launcher, backoff"].append(time.perf_counter() - started)
+    return {name: statistics.median(values) * 1e6 for name, values in costs.items()}
+
+
+def _sender_gone(spool: Spool) -> bool:
+    with file_lock(spool.sender_lock_path, blocking=False) as lock:
+        return lock.acquired
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="timed runs per state")
@@ -203,8 +240,11 @@ def main() -> int:
                 state.cpu_ms.append(cpu)
         delivered = len(sink.events)
         imported = import_time_ms(states[1].env)
+        costs = delivery_costs_us(workdir, sink.url)
     hanging.close()
     report(states, args.runs, delivered, imported)
+    print("delivery steps inside the CLI process (median, in-process):")
+    print("  " + ", ".join(f"{name} {value:.0f} us" for name, value in costs.items()))
     return 0
 
 

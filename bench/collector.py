@@ -40,7 +40,7 @@ wrk.method = "POST"
 wrk.body = body
 wrk.headers["Content-Type"] = "application/json"
 local counter = 0
-local prefix = tostring(math.random(1, 1000000000))
+local prefix = os.getenv("KEY_PREFIX")  -- fresh per run: keys must never repeat across runs
 request = function()
   counter = counter + 1
   return wrk.format(nil, nil, {
@@ -116,7 +116,7 @@ def run_wrk(url: str, body_file: Path, script: Path, args: argparse.Namespace) -
         "--latency", "-s", str(script), url,
     ]  # fmt: skip
     out = subprocess.run(
-        command, capture_output=True, text=True, env={**os.environ, "BODY_FILE": str(body_file)},
+        command, capture_output=True, text=True, env={**os.environ, "BODY_FILE": str(body_file), "KEY_PREFIX": uuid.uuid4().hex},
         check=True,
     ).stdout  # fmt: skip
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]

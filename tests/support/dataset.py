@@ -79,8 +79,12 @@ def event(
     }
 
 
-def load_known(store: Store) -> None:
-    """Insert the twelve events above, one commit each, at 10:00 + n minutes of their day."""
+def load_known(store: Store, first_day: dt.date = DAY1) -> None:
+    """Insert the twelve events above, one commit each, at 10:00 + n minutes of their day.
+
+    With `first_day`, every day moves by the same amount (DAY1 becomes `first_day`).
+    """
+    shift = first_day - DAY1
     for number, (*fields, day) in enumerate(ROWS):
-        received = dt.datetime.combine(day, dt.time(10, number))
+        received = dt.datetime.combine(day + shift, dt.time(10, number))
         store.insert_events([event(*fields)], received)

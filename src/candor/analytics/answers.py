@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from candor.analytics.filters import Filters, TimeRange
 
 PERCENTILE_METHOD = "nearest-rank"  # pN is the smallest duration with ≥ N % of runs at or below
 DISTINCT_METHOD = "exact"  # distinct installations are counted exactly (bitmaps over rollups)
@@ -211,3 +215,18 @@ def to_jsonable(value: object) -> object:
 def ratio(part: float, whole: float) -> float:
     """part / whole, or 0.0 when there is no whole."""
     return part / whole if whole else 0.0
+
+
+def envelope(time_range: TimeRange, filters: Filters, data: object) -> dict[str, object]:
+    """An answer with what it is about: the JSON of the stats API and of `candor report --json`."""
+    return {
+        "range": {
+            "start": time_range.start.isoformat(),
+            "end": time_range.end.isoformat(),
+            "days": time_range.days,
+        },
+        "filters": filters.as_dict(),
+        "percentile_method": PERCENTILE_METHOD,
+        "distinct_method": DISTINCT_METHOD,
+        "data": to_jsonable(data),
+    }

@@ -13,13 +13,13 @@ arithmetic lives in `candor.analytics.queries`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from candor.analytics import queries
-from candor.analytics.answers import DISTINCT_METHOD, PERCENTILE_METHOD, to_jsonable
+from candor.analytics.answers import envelope
 from candor.analytics.filters import Filters, QueryError, parse_interactive, parse_range
 from candor.server.auth import NO_STORE, admin_only
 from candor.server.errors import error_response
@@ -63,19 +63,8 @@ def parse_query(request: Request, extra: tuple[str, ...] = ()) -> tuple[TimeRang
 
 
 def answer(time_range: TimeRange, filters: Filters, data: object) -> Response:
-    """The envelope every stats route answers with."""
-    body: dict[str, Any] = {
-        "range": {
-            "start": time_range.start.isoformat(),
-            "end": time_range.end.isoformat(),
-            "days": time_range.days,
-        },
-        "filters": filters.as_dict(),
-        "percentile_method": PERCENTILE_METHOD,
-        "distinct_method": DISTINCT_METHOD,
-        "data": to_jsonable(data),
-    }
-    return JSONResponse(body, headers=NO_STORE)
+    """The envelope every stats route answers with, marked as not to be cached."""
+    return JSONResponse(envelope(time_range, filters, data), headers=NO_STORE)
 
 
 def _endpoint(compute: Callable[[Request, TimeRange, Filters], object], extra: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
