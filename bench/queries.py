@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,7 +28,6 @@ from candor.analytics import queries
 from candor.analytics.answers import to_jsonable
 from candor.analytics.filters import Filters, TimeRange
 from candor.analytics.generate import DEFAULT_DAYS, generate_events
-from candor.analytics.queries import SECTIONS
 from candor.storage import open_store, rollups
 
 if TYPE_CHECKING:
@@ -41,6 +40,11 @@ DASHBOARD_TARGET_MS = 1000
 GENERATION_TARGET_S = 60
 COMMIT_BATCH = 500  # events per commit when timing the rollup upkeep, the client's batch size
 COMMITS = 20
+BATCH_EVENT = {
+    "event_version": "1.0", "installation_id": "", "cli_version": "9.9.9", "command": "build",
+    "os_arch": "linux-x86_64", "duration_ms": 0, "status": "success", "error_code": None,
+    "is_interactive": True,
+}  # fmt: skip
 
 
 def median_ms(action: Callable[[], object], runs: int) -> float:
@@ -61,12 +65,23 @@ def dashboard_load(store: Store, time_range: TimeRange, filters: Filters) -> str
     return json.dumps(to_jsonable(answers))
 
 
-def timed_queries(store: Store, time_range: TimeRange, filters: Filters) -> dict[str, object]:
-    """Each dashboard request's query function, ready to call."""
-    calls: dict[str, object] = {
-        name: (lambda f=getattr(queries, name): f(store, time_range, filters)) for name in SECTIONS
+# What the dashboard's requests run: each section's function (performance split into its two
+# statements, the slowest of all), then the filter menus.
+TIMED = (
+    "overview", "commands", "latency_by_command", "latency_by_version", "errors",
+    "installations", "adoption", "platforms",
+)  # fmt: skip
+
+
+def timed_queries(
+    store: Store, time_range: TimeRange, filters: Filters
+) -> dict[str, Callable[[], object]]:
+    """Each dashboard query, ready to call."""
+    calls: dict[str, Callable[[], object]] = {
+        name: functools.partial(getattr(queries, name), store, time_range, filters)
+        for name in TIMED
     }
-    calls["dimensions"] = lambda: queries.dimensions(store, time_range)
+    calls["dimensions"] = functools.partial(queries.dimensions, store, time_range)
     return calls
 
 
@@ -121,12 +136,15 @@ def main(argv: list[str] | None = None) -> int:
         for label, time_range, filters in cases:
             print(f"\n{label}  ({load_average()})")
             for name, call in timed_queries(store, time_range, filters).items():
-                ms = median_ms(call, args.runs)  # type: ignore[arg-type]
+                ms = median_ms(call, args.runs)
                 flag = "" if ms <= QUERY_TARGET_MS else f"  OVER {QUERY_TARGET_MS} ms"
-                print(f"  {name:<14} {ms:7.1f} ms{flag}")
-            ms = median_ms(lambda: dashboard_load(store, time_range, filters), args.runs)
+                print(f"  {name:<18} {ms:7.1f} ms{flag}")
+            load = functools.partial(dashboard_load, store, time_range, filters)
+            ms = median_ms(load, args.runs)
             flag = "ok" if ms <= DASHBOARD_TARGET_MS else "OVER TARGET"
-            print(f"  {'full dashboard':<14} {ms:7.1f} ms  (target ≤ {DASHBOARD_TARGET_MS} ms: {flag})")
+            print(
+                f"  {'full dashboard':<18} {ms:7.1f} ms  (target {DASHBOARD_TARGET_MS} ms: {flag})"
+            )
         time_commits(store)
     finally:
         store.close()
@@ -141,7 +159,11 @@ def report_sizes(store: Store, path: Path) -> None:
         for table in ("events", "rollup_daily_usage", "rollup_daily_errors", "rollup_installations")
     }
     size = path.stat().st_size / 2**20 if path.exists() else 0.0
-    print("rows: " + ", ".join(f"{table} {n:,}" for table, n in counts.items()) + f"; file {size:.0f} MiB")
+    print(
+        "rows: "
+        + ", ".join(f"{table} {n:,}" for table, n in counts.items())
+        + f"; file {size:.0f} MiB"
+    )
 
 
 def time_commits(store: Store) -> None:
@@ -149,11 +171,7 @@ def time_commits(store: Store) -> None:
     import uuid
 
     batch = [
-        {
-            "event_version": "1.0", "installation_id": str(uuid.uuid4()), "cli_version": "9.9.9",
-            "command": "build", "os_arch": "linux-x86_64", "duration_ms": 1000 + n,
-            "status": "success", "error_code": None, "is_interactive": n % 2 == 0,
-        }  # fmt: skip
+        dict(BATCH_EVENT, installation_id=str(uuid.uuid4()), duration_ms=1000 + n)
         for n in range(COMMIT_BATCH)
     ]
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -10,7 +10,10 @@ Run `python -m candor.schema` to print the JSON Schema.
 
 from __future__ import annotations
 
-import re
+TYPE_CHECKING = False  # the typing module would cost a host CLI an import (see candor.client)
+if TYPE_CHECKING:
+    import re
+    from collections.abc import Callable
 
 EVENT_VERSION = "1.0"
 
@@ -196,12 +199,82 @@ NOT_COLLECTED: tuple[tuple[str, str], ...] = (
 )
 
 _TYPE_PHRASES = {"string": "a string", "integer": "an integer", "boolean": "true or false"}
+
+# Each pattern above, checked with plain string operations. The client validates every event
+# it records, and compiling these regular expressions cost each CLI run more than the rest of
+# the validation; the patterns stay the published rule (schema.json, the collector's structs).
+# A hypothesis test (tests/properties/test_fast_checks.py) proves each check accepts exactly
+# the strings `re.fullmatch(pattern, value)` accepts.
+_HEX = "0123456789abcdef"
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+_ALNUM = _LOWER + _LOWER.upper() + "0123456789"
+_VERSION_REST = _ALNUM + ".+_-"
+_COMMAND_REST = _LOWER + "0123456789_-"
+_ERROR_CODE_REST = _LOWER + "0123456789_"
+_OS_SET = frozenset(OS_NAMES)
+_ARCH_SET = frozenset(ARCH_NAMES)
+
+
+def _only(value: str, allowed: str) -> bool:
+    # strip() removes every leading and trailing character found in `allowed`: nothing is
+    # left exactly when every character of `value` is one of them.
+    return not value.strip(allowed)
+
+
+def _is_uuid4(value: str) -> bool:
+    return (
+        len(value) == 36
+        and value[8] == value[13] == value[18] == value[23] == "-"
+        and value[14] == "4"
+        and value[19] in "89ab"
+        and _only(value[:8] + value[9:13] + value[14:18] + value[19:23] + value[24:], _HEX)
+    )
+
+
+def _is_version(value: str) -> bool:
+    return 0 < len(value) <= 32 and value[0] in _ALNUM and _only(value, _VERSION_REST)
+
+
+def _is_command(value: str) -> bool:
+    # split(" ") keeps the empty words that a leading, trailing or doubled space makes.
+    for word in value.split(" "):
+        if not word or word[0] not in _LOWER or not _only(word, _COMMAND_REST):
+            return False
+    return True
+
+
+def _is_os_arch(value: str) -> bool:
+    # Every "-" is tried as the separator, as the regular expression's alternation would.
+    dash = value.find("-")
+    while dash >= 0:
+        if value[:dash] in _OS_SET and value[dash + 1 :] in _ARCH_SET:
+            return True
+        dash = value.find("-", dash + 1)
+    return False
+
+
+def _is_error_code(value: str) -> bool:
+    return 0 < len(value) <= 64 and value[0] in _LOWER and _only(value, _ERROR_CODE_REST)
+
+
+FAST_CHECKS: dict[str, Callable[[str], bool]] = {
+    UUID4_PATTERN: _is_uuid4,
+    VERSION_PATTERN: _is_version,
+    COMMAND_PATTERN: _is_command,
+    OS_ARCH_PATTERN: _is_os_arch,
+    ERROR_CODE_PATTERN: _is_error_code,
+}
 _compiled: dict[str, re.Pattern[str]] = {}
 
 
 def _matches(pattern: str, value: str) -> bool:
-    compiled = _compiled.get(pattern)
+    check = FAST_CHECKS.get(pattern)
+    if check is not None:
+        return check(value)
+    compiled = _compiled.get(pattern)  # a pattern without a fast check (none today)
     if compiled is None:
+        import re
+
         compiled = _compiled[pattern] = re.compile(pattern)
     # fullmatch, not match: "$" alone would accept a trailing newline.
     return compiled.fullmatch(value) is not None

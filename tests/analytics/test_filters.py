@@ -22,14 +22,21 @@ TODAY = dt.date(2025, 3, 10)
 
 @pytest.mark.parametrize(
     ("text", "start"),
-    [("1d", TODAY), ("7d", dt.date(2025, 3, 4)), ("2w", dt.date(2025, 2, 25)), (" 30D ", dt.date(2025, 2, 9))],
+    [
+        ("1d", TODAY),
+        ("7d", dt.date(2025, 3, 4)),
+        ("2w", dt.date(2025, 2, 25)),
+        (" 30D ", dt.date(2025, 2, 9)),
+    ],
 )
 def test_since_counts_whole_days_including_today(text: str, start: dt.date) -> None:
     """`7d` is the seven UTC days ending today; weeks are seven days."""
     assert parse_since(text, TODAY) == TimeRange(start, TODAY)
 
 
-@pytest.mark.parametrize("text", ["", "7", "d7", "7 days", "-1d", "0d", "7y", f"{MAX_RANGE_DAYS + 1}d"])
+@pytest.mark.parametrize(
+    "text", ["", "7", "d7", "7 days", "-1d", "0d", "7y", f"{MAX_RANGE_DAYS + 1}d"]
+)
 def test_bad_since_is_a_query_error(text: str) -> None:
     """Anything but a positive count of days or weeks within the limit is refused in one line."""
     with pytest.raises(QueryError) as caught:
@@ -66,14 +73,26 @@ def test_filters_are_validated_against_the_schema() -> None:
         " AND os_arch = ? AND command = ?",
         ["linux-x86_64", "config set"],
     )
-    for bad in ({"command": "build; DROP TABLE events"}, {"os_arch": "amiga-m68k"}, {"cli_version": "x" * 40}):
+    for bad in (
+        {"command": "build; DROP TABLE events"},
+        {"os_arch": "amiga-m68k"},
+        {"cli_version": "x" * 40},
+    ):
         with pytest.raises(QueryError):
             Filters(**bad)
 
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [(None, None), ("", None), ("any", None), ("true", True), ("interactive", True), ("false", False), ("ci", False)],
+    [
+        (None, None),
+        ("", None),
+        ("any", None),
+        ("true", True),
+        ("interactive", True),
+        ("false", False),
+        ("ci", False),
+    ],
 )
 def test_interactive_filter_words(text: str | None, value: bool | None) -> None:
     """interactive=true/false (or interactive/ci); empty or any means both."""
@@ -83,4 +102,11 @@ def test_interactive_filter_words(text: str | None, value: bool | None) -> None:
 def test_versions_sort_in_release_order() -> None:
     """Numbers compare as numbers and a pre-release comes before its release."""
     versions = ["1.0.0", "0.10.0", "0.9.1", "1.0.0rc1", "1.0.0.1", "0.9.0"]
-    assert sorted(versions, key=version_key) == ["0.9.0", "0.9.1", "0.10.0", "1.0.0rc1", "1.0.0", "1.0.0.1"]
+    assert sorted(versions, key=version_key) == [
+        "0.9.0",
+        "0.9.1",
+        "0.10.0",
+        "1.0.0rc1",
+        "1.0.0",
+        "1.0.0.1",
+    ]

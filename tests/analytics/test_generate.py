@@ -72,14 +72,20 @@ def test_popularity_versions_and_platforms(generated: Store) -> None:
     used = queries.commands(generated, RANGE)
     assert [c.command for c in used[:3]] == ["build", "deploy", "test"]
     assert used[0].events > 2 * used[1].events > used[-1].events
-    assert [v.cli_version for v in queries.adoption(generated, RANGE).versions] == [v for v, _ in VERSIONS]
+    assert [v.cli_version for v in queries.adoption(generated, RANGE).versions] == [
+        v for v, _ in VERSIONS
+    ]
     share = queries.overview(generated, RANGE).interactive_share
     assert 0.4 < share < 0.9
 
 
 def test_the_slow_release_is_flagged(generated: Store) -> None:
     """SLOW_VERSION's build is flagged as a regression against the release before it."""
-    flagged = {(r.command, r.cli_version) for r in queries.performance(generated, RANGE).by_version if r.regression}
+    flagged = {
+        (r.command, r.cli_version)
+        for r in queries.performance(generated, RANGE).by_version
+        if r.regression
+    }
     assert ("build", SLOW_VERSION) in flagged
     assert all(version == SLOW_VERSION for _, version in flagged)
 
@@ -96,11 +102,16 @@ def test_one_installation_fails_in_a_loop_and_a_burst_stands_out(generated: Stor
     counts = [next((e.events for e in day if e.error_code == code), 0) for day in daily]
     burst_days = range(int(start * DAYS), int(end * DAYS) + 1)
     inside = max(counts[n] for n in burst_days)
-    outside = max(c for n, c in enumerate(counts) if n not in burst_days and abs(n - burst_days[0]) > 1)
+    outside = max(
+        c for n, c in enumerate(counts) if n not in burst_days and abs(n - burst_days[0]) > 1
+    )
     assert inside > 3 * outside
 
 
-@pytest.mark.parametrize(("kwargs", "problem"), [({"events": 0}, "events"), ({"days": 0}, "days"), ({"seed": -1}, "seed")])
+@pytest.mark.parametrize(
+    ("kwargs", "problem"),
+    [({"events": 0}, "events"), ({"days": 0}, "days"), ({"seed": -1}, "seed")],
+)
 def test_bad_arguments(store: Store, kwargs: dict[str, int], problem: str) -> None:
     """Nonsense sizes are refused before any SQL runs."""
     arguments = {"events": 10, "days": 1, "seed": 1} | kwargs

@@ -21,7 +21,10 @@ DAY = dt.date(2025, 6, 2)
 def load_releases(store: Store, durations: dict[str, int], runs: int) -> None:
     """`runs` builds per version, all with the version's duration (so every percentile is it)."""
     for version, ms in durations.items():
-        events = [event(A if n % 2 else B, "build", version, "linux-x86_64", ms, None, True) for n in range(runs)]
+        events = [
+            event(A if n % 2 else B, "build", version, "linux-x86_64", ms, None, True)
+            for n in range(runs)
+        ]
         store.insert_events(events, dt.datetime.combine(DAY, dt.time(12)))
 
 
@@ -49,4 +52,6 @@ def test_version_filter_leaves_nothing_to_compare(store: Store) -> None:
     """Filtered to one version, there is no previous release in view, so no flag."""
     load_releases(store, {"1.0.0": 1000, "1.1.0": 2000}, REGRESSION_MIN_EVENTS)
     rows = queries.performance(store, TimeRange(DAY, DAY), Filters(cli_version="1.1.0")).by_version
-    assert [(r.cli_version, r.previous_version, r.regression) for r in rows] == [("1.1.0", None, False)]
+    assert [(r.cli_version, r.previous_version, r.regression) for r in rows] == [
+        ("1.1.0", None, False)
+    ]

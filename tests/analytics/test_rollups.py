@@ -89,8 +89,12 @@ def test_update_compacts_after_enough_rows(con: duckdb.DuckDBPyConnection) -> No
     assert con.execute("SELECT pending_rows FROM rollup_state").fetchall() == [(2,)]
     assert con.execute("SELECT count(*) FROM rollup_daily_usage").fetchall() == [(2,)]
     insert(con, list(ROWS[:2]), compact_after=3)
-    assert con.execute("SELECT pending_rows, dirty_from FROM rollup_state").fetchall() == [(0, None)]
-    assert con.execute("SELECT count(*), sum(events) FROM rollup_daily_usage").fetchall() == [(1, 6)]
+    assert con.execute("SELECT pending_rows, dirty_from FROM rollup_state").fetchall() == [
+        (0, None)
+    ]
+    assert con.execute("SELECT count(*), sum(events) FROM rollup_daily_usage").fetchall() == [
+        (1, 6)
+    ]
 
 
 def test_create_backfills_an_existing_store(con: duckdb.DuckDBPyConnection) -> None:
@@ -113,7 +117,9 @@ def test_prune_applies_retention_to_rollups(con: duckdb.DuckDBPyConnection) -> N
     rollups.prune(con, dt.datetime.combine(DAY3, dt.time(9)))
     days = con.execute("SELECT DISTINCT day FROM rollup_daily_usage").fetchall()
     assert days == [(DAY3,)]
-    assert con.execute("SELECT count(*) FROM rollup_daily_errors WHERE day < ?", [DAY3]).fetchall() == [(0,)]
+    assert con.execute(
+        "SELECT count(*) FROM rollup_daily_errors WHERE day < ?", [DAY3]
+    ).fetchall() == [(0,)]
     left = con.execute("SELECT count(*) FROM rollup_installations").fetchall()
     assert left == [(2,)]  # A and D, active on DAY3; B and C only before it
 

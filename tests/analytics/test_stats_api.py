@@ -92,6 +92,12 @@ def test_every_route_refuses_a_missing_or_wrong_token(
         assert "build" not in answer.text and TOKEN not in answer.text
 
 
+def test_the_token_tests_cover_every_stats_route(reader: TestClient) -> None:
+    """ROUTE_PATHS, which the tests above walk, is exactly the app's /v1/stats routes."""
+    served = {getattr(r, "path", "") for r in reader.app.routes}  # type: ignore[attr-defined]
+    assert {path for path in served if path.startswith("/v1/stats")} == set(ROUTE_PATHS)
+
+
 @pytest.mark.parametrize("path", ROUTE_PATHS)
 def test_every_route_answers_with_the_token(reader: TestClient, path: str) -> None:
     """200 with the envelope, not cacheable, naming the percentile and distinct methods."""

@@ -43,7 +43,7 @@ def test_terminal_tables_answer_the_policy_questions(candor: Run, known_file: Pa
     for title in ("Which features are most used?", "Where are the performance bottlenecks?",
                   "What are the most common errors?", "Version adoption", "Platforms"):  # fmt: skip
         assert title in out
-    errors = out[out.index("What are the most common errors?"):]
+    errors = out[out.index("What are the most common errors?") :]
     row = next(line for line in errors.splitlines() if "auth_expired" in line)
     assert [cell.strip() for cell in row.split("│")[1:4]] == ["auth_expired", "3", "1"]
     assert "nearest-rank" in out and "2025-03-03 to 2025-03-10" in out

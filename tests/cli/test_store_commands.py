@@ -29,7 +29,9 @@ def test_generate_fills_a_new_store_for_the_report(candor: Run, tmp_path: Path) 
     result = candor("generate", "--events", "5000", "--days", "10", "--store", str(store))
     assert result.returncode == 0, result.stderr
     assert "5,000 events" in result.stdout
-    ((count, first, last),) = rows(store, "SELECT count(*), min(received_at), max(received_at) FROM events")
+    ((count, first, last),) = rows(
+        store, "SELECT count(*), min(received_at), max(received_at) FROM events"
+    )
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     assert count == 5000 and now - dt.timedelta(days=10, minutes=5) < first <= last <= now
     report = json.loads(candor("report", "--store", str(store), "--since", "11d", "--json").stdout)
@@ -72,7 +74,9 @@ def test_prune_deletes_old_events_and_their_rollup_days(candor: Run, known_file:
     result = candor("prune", "--store", str(known_file), "--before", "2025-03-10")
     assert result.returncode == 0 and "deleted 8 events" in result.stdout
     assert rows(known_file, "SELECT count(*) FROM events") == [(4,)]
-    assert rows(known_file, "SELECT DISTINCT day FROM rollup_daily_usage") == [(dt.date(2025, 3, 10),)]
+    assert rows(known_file, "SELECT DISTINCT day FROM rollup_daily_usage") == [
+        (dt.date(2025, 3, 10),)
+    ]
     assert rows(known_file, "SELECT count(*) FROM rollup_installations") == [(2,)]
     report = json.loads(candor("report", "--store", str(known_file), "--from", "2025-03-01",
                                "--to", "2025-03-10", "--json").stdout)  # fmt: skip

@@ -12,8 +12,9 @@ from candor.schema import FIELD_NAMES, MAX_BATCH_EVENTS, MAX_BODY_BYTES
 from tests.support.load import make_event
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
+    import httpx
     from starlette.testclient import TestClient
 
     from candor.storage.base import Store
@@ -22,15 +23,18 @@ URL = "/v1/event"
 JSON = {"content-type": "application/json"}
 
 
-def post(client: TestClient, body: object, **headers: str) -> object:
-    return client.post(URL, content=json.dumps(body).encode(), headers={**JSON, **headers})
+def post(client: TestClient, body: object, **headers: str) -> httpx.Response:
+    answer: httpx.Response = client.post(
+        URL, content=json.dumps(body).encode(), headers={**JSON, **headers}
+    )
+    return answer
 
 
 def count(store: Store) -> int:
     return int(store.query("SELECT count(*) FROM events")[0][0])
 
 
-def assert_json_error(answer: object, status: int, code: str) -> None:
+def assert_json_error(answer: httpx.Response, status: int, code: str) -> None:
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"] == "application/json"
     body = answer.json()
@@ -119,7 +123,7 @@ def test_a_body_over_the_limit_is_413(client: TestClient) -> None:
 def test_a_streamed_body_over_the_limit_is_413(client: TestClient) -> None:
     """Without a Content-Length the body is counted as it arrives and cut at the limit."""
 
-    def chunks():
+    def chunks() -> Iterator[bytes]:
         for _ in range(MAX_BODY_BYTES // 4096 + 2):
             yield b" " * 4096
 

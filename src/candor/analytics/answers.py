@@ -100,8 +100,7 @@ class FailureRate:
     events: int
     failures: int
     rate: float  # failures / events
-    installations: int  # distinct installations that ran it
-    installations_failing: int  # of those, how many saw at least one failure
+    installations_failing: int  # distinct installations that saw at least one failure
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -35,24 +35,40 @@ CHURN_SHARE = 0.4  # installations that stop being used before the end of the wi
 MIN_INSTALLATIONS = 20
 MAX_EVENTS = 1_000_000_000  # a guard against a typo filling the disk
 
-# (command, popularity weight, median duration ms, log-normal sigma, failure rate,
-#  error codes with relative weights)
-COMMANDS: tuple[tuple[str, float, int, float, float, tuple[tuple[str, int], ...]], ...] = (
-    ("build", 1.0, 2400, 0.55, 0.06, (("compile_error", 6), ("invalid_manifest", 3), ("out_of_disk", 1))),
-    ("deploy", 0.45, 7800, 0.5, 0.05, (("registry_timeout", 4), ("permission_denied", 3), ("invalid_manifest", 2))),
-    ("test", 0.3, 5200, 0.6, 0.08, (("tests_failed", 9), ("timeout", 1))),
-    ("status", 0.2, 140, 0.4, 0.01, (("not_logged_in", 1),)),
-    ("logs", 0.13, 450, 0.7, 0.02, (("not_found", 1),)),
-    ("init", 0.09, 320, 0.4, 0.03, (("directory_not_empty", 1),)),
-    ("login", 0.07, 900, 0.5, 0.04, (("auth_expired", 2), ("network_unreachable", 1))),
-    ("config set", 0.05, 60, 0.3, 0.02, (("invalid_key", 1),)),
-    ("config get", 0.04, 45, 0.3, 0.01, (("invalid_key", 1),)),
-    ("env list", 0.03, 380, 0.5, 0.02, (("not_logged_in", 1),)),
-    ("rollback", 0.02, 6100, 0.5, 0.07, (("no_previous_release", 2), ("permission_denied", 1))),
-    ("db migrate", 0.015, 12500, 0.8, 0.09, (("migration_conflict", 3), ("timeout", 1))),
-    ("plugins install", 0.01, 3300, 0.6, 0.05, (("network_unreachable", 1),)),
-    ("upgrade", 0.008, 2100, 0.4, 0.03, (("network_unreachable", 1),)),
-)  # fmt: skip
+# command → (popularity weight, median duration ms, log-normal sigma, failure rate)
+COMMANDS: dict[str, tuple[float, int, float, float]] = {
+    "build": (1.0, 2400, 0.55, 0.06),
+    "deploy": (0.45, 7800, 0.5, 0.05),
+    "test": (0.3, 5200, 0.6, 0.08),
+    "status": (0.2, 140, 0.4, 0.01),
+    "logs": (0.13, 450, 0.7, 0.02),
+    "init": (0.09, 320, 0.4, 0.03),
+    "login": (0.07, 900, 0.5, 0.04),
+    "config set": (0.05, 60, 0.3, 0.02),
+    "config get": (0.04, 45, 0.3, 0.01),
+    "env list": (0.03, 380, 0.5, 0.02),
+    "rollback": (0.02, 6100, 0.5, 0.07),
+    "db migrate": (0.015, 12500, 0.8, 0.09),
+    "plugins install": (0.01, 3300, 0.6, 0.05),
+    "upgrade": (0.008, 2100, 0.4, 0.03),
+}
+# command → its error codes with relative weights, when it fails on its own
+ERROR_CODES: dict[str, tuple[tuple[str, int], ...]] = {
+    "build": (("compile_error", 6), ("invalid_manifest", 3), ("out_of_disk", 1)),
+    "deploy": (("registry_timeout", 4), ("permission_denied", 3), ("invalid_manifest", 2)),
+    "test": (("tests_failed", 9), ("timeout", 1)),
+    "status": (("not_logged_in", 1),),
+    "logs": (("not_found", 1),),
+    "init": (("directory_not_empty", 1),),
+    "login": (("auth_expired", 2), ("network_unreachable", 1)),
+    "config set": (("invalid_key", 1),),
+    "config get": (("invalid_key", 1),),
+    "env list": (("not_logged_in", 1),),
+    "rollback": (("no_previous_release", 2), ("permission_denied", 1)),
+    "db migrate": (("migration_conflict", 3), ("timeout", 1)),
+    "plugins install": (("network_unreachable", 1),),
+    "upgrade": (("network_unreachable", 1),),
+}
 
 # Releases and where in the window they ship (0 = its start, 1 = its end).
 VERSIONS: tuple[tuple[str, float], ...] = (
@@ -70,11 +86,12 @@ PLATFORMS: tuple[tuple[str, float, float], ...] = (
     ("freebsd-x86_64", 0.02, 0.0),
 )  # fmt: skip
 CI_SHARE = 0.3  # of installations
-SCRIPTED_SHARE = 0.1  # of the events of an interactive installation (a script on a laptop)
+SCRIPTING_SHARE = 0.25  # of the interactive installations, some runs come from a script…
+SCRIPTED_SHARE = 0.3  # …this share of their runs
 USAGE_ERROR_RATE = 0.01  # any command, on top of its own failures
 INTERRUPTED_RATE = 0.004  # interactive runs only
 BURST = ("deploy", "registry_timeout", 0.40, 0.43, 0.35)  # command, code, from, to, failure rate
-LOOP_RATE = 0.0004  # share of all events that are the one installation failing login in a loop
+LOOP_RATE = 0.002  # share of all events that are the one installation failing login in a loop
 LOOP_CODE = "keychain_locked"
 
 
@@ -83,7 +100,7 @@ LOOP_CODE = "keychain_locked"
 # gives strongly correlated results for neighbouring rows (measured: r = 0.99).
 SALTS = (
     "ci", "variant", "ci_os", "os", "first", "lag", "who", "loop", "scripted", "when", "cmd",
-    "w1", "w2",
+    "w1", "w2", "scripting",
     "z1", "z2", "usage", "intr", "burst", "fail", "code", "churn", "last",
 )  # fmt: skip
 SALT_BITS = 8  # room for 256 salts
@@ -129,14 +146,16 @@ def generate_sql(events: int, *, days: int, seed: int, end: dt.datetime) -> str:
         f"CASE WHEN is_ci THEN {_pick(ui('ci_os'), [(_quote(p), c) for p, _, c in PLATFORMS])} "
         f"ELSE {_pick(ui('os'), [(_quote(p), s) for p, s, _ in PLATFORMS])} END"
     )
-    command_sql = _pick(ue("cmd"), [(_quote(c[0]), c[1]) for c in COMMANDS])
+    command_sql = _pick(ue("cmd"), [(_quote(name), c[0]) for name, c in COMMANDS.items()])
     median_sql = "CASE command " + " ".join(
-        f"WHEN {_quote(c[0])} THEN {c[2]}.0 * exp({c[3]} * z)" for c in COMMANDS
+        f"WHEN {_quote(name)} THEN {c[1]}.0 * exp({c[2]} * z)" for name, c in COMMANDS.items()
     ) + " END"  # fmt: skip
-    rate_sql = "CASE command " + " ".join(f"WHEN {_quote(c[0])} THEN {c[4]}" for c in COMMANDS)
+    rate_sql = "CASE command " + " ".join(
+        f"WHEN {_quote(name)} THEN {c[3]}" for name, c in COMMANDS.items()
+    )
     code_sql = "CASE command " + " ".join(
-        f"WHEN {_quote(c[0])} THEN {_pick(ue('code'), [(_quote(k), w) for k, w in c[5]])}"
-        for c in COMMANDS
+        f"WHEN {_quote(name)} THEN {_pick(ue('code'), [(_quote(k), w) for k, w in codes])}"
+        for name, codes in ERROR_CODES.items()
     ) + " END"  # fmt: skip
     version_sql = "CASE " + " ".join(
         f"WHEN adopted >= {at!r} THEN {_quote(v)}" for v, at in reversed(VERSIONS[1:])
@@ -154,7 +173,8 @@ WITH inst AS (
         greatest(0.0, ({ui("first")} - 0.35) / 0.65) AS first_seen,
         CASE WHEN {ui("churn")} < {CHURN_SHARE} THEN {ui("last")} ELSE 1.0 END AS lifetime,
         CASE WHEN is_ci THEN {ui("lag")} * 3 ELSE -ln(1 - {ui("lag")}) * 8 END / {days} AS lag,
-        exp({ACTIVITY_SIGMA} * sqrt(-2 * ln(1 - {ui("w1")})) * cos(2 * pi() * {ui("w2")})) AS w
+        exp({ACTIVITY_SIGMA} * sqrt(-2 * ln(1 - {ui("w1")})) * cos(2 * pi() * {ui("w2")})) AS w,
+        {ui("scripting")} < {SCRIPTING_SHARE} AS scripting
     FROM (
         SELECT range AS i, md5('{seed}-' || range) AS h, {_u("ci", "range", seed)} < {CI_SHARE}
             AS is_ci
@@ -167,7 +187,8 @@ WITH inst AS (
     FROM (SELECT e, {ue("loop")} < {LOOP_RATE} AS looping FROM range({events}) AS r(e))
 ), drawn AS (
     SELECT p.e, p.looping, inst.installation_id, inst.os_arch,
-        NOT inst.is_ci AND {ue("scripted")} >= {SCRIPTED_SHARE} AS is_interactive,
+        NOT inst.is_ci AND NOT (inst.scripting AND {ue("scripted")} < {SCRIPTED_SHARE})
+            AS is_interactive,
         inst.first_seen + (1 - inst.first_seen) * inst.lifetime * {ue("when")} AS at_frac,
         CASE WHEN p.looping THEN 'login' ELSE {command_sql} END AS command,
         sqrt(-2 * ln(1 - {ue("z1")})) * cos(2 * pi() * {ue("z2")}) AS z,

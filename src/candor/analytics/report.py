@@ -76,24 +76,33 @@ def tables(report: dict[str, Any], *, terminal: bool = False) -> list[Table]:
                  for r in p["by_version"]])  # fmt: skip
     if "errors" in data:
         e = data["errors"]
-        add("errors", "What are the most common errors?",
+        add(
+            "errors",
+            "What are the most common errors?",
             ["error_code", "occurrences", "installations"],
-            [[r["error_code"], r["events"], r["installations"]] for r in e["top"]])
+            [[r["error_code"], r["events"], r["installations"]] for r in e["top"]],
+        )
         add("errors_by_command", "Errors by command",
             ["command", "error_code", "occurrences", "installations"],
             [[r["command"], r["error_code"], r["events"], r["installations"]]
              for r in e["by_command"]])  # fmt: skip
-        for key, name, label in (("failure_by_command", "failures_by_command", "command"),
-                                 ("failure_by_version", "failures_by_version", "cli_version")):
+        for key, name, label in (
+            ("failure_by_command", "failures_by_command", "command"),
+            ("failure_by_version", "failures_by_version", "cli_version"),
+        ):
             add(name, f"Failure rate by {label}",
-                [label, "runs", "failures", "rate", "installations", "installations_failing"],
-                [[r["name"], r["events"], r["failures"], pct(r["rate"]), r["installations"],
+                [label, "runs", "failures", "rate", "installations_failing"],
+                [[r["name"], r["events"], r["failures"], pct(r["rate"]),
                   r["installations_failing"]] for r in e[key]])  # fmt: skip
     if "installations" in data:
         i = data["installations"]
         if not terminal:
-            add("daily_active", "Active installations per day", ["day", "active", "new"],
-                [[d["day"], d["active"], d["new"]] for d in i["daily"]])
+            add(
+                "daily_active",
+                "Active installations per day",
+                ["day", "active", "new"],
+                [[d["day"], d["active"], d["new"]] for d in i["daily"]],
+            )
         add("weekly_active", "Active installations per week (Monday first)",
             ["week", "active", "partial"],
             [[w["week"], w["active"], ("part of the week" if w["partial"] else "")
@@ -105,12 +114,17 @@ def tables(report: dict[str, Any], *, terminal: bool = False) -> list[Table]:
             [[v["cli_version"], v["installations"], pct(v["share"]), pct(v["latest_share"]),
               v["first_day"]] for v in a["versions"]])  # fmt: skip
         if not terminal:
-            add("adoption_daily", "Installations per version per day",
+            add(
+                "adoption_daily",
+                "Installations per version per day",
                 ["day", "cli_version", "installations", "share"],
-                [[v["day"], v["cli_version"], v["installations"], v["share"]] for v in a["daily"]])
+                [[v["day"], v["cli_version"], v["installations"], v["share"]] for v in a["daily"]],
+            )
     if "platforms" in data:
-        for key, name, label in (("os_arch", "platforms", "os_arch"),
-                                 ("interactive", "interactive", "runs in")):
+        for key, name, label in (
+            ("os_arch", "platforms", "os_arch"),
+            ("interactive", "interactive", "runs in"),
+        ):
             add(name, "Platforms" if key == "os_arch" else "Interactive or CI",
                 [label, "invocations", "share", "installations", "of installations"],
                 [[s["name"], s["events"], pct(s["event_share"]), s["installations"],
@@ -164,17 +178,22 @@ def print_tables(report: dict[str, Any], file: Any = None) -> None:
     for _, title, headers, rows in tables(report, terminal=True):
         table = RichTable(title=title, title_justify="left", title_style="bold")
         for number, header in enumerate(headers):
-            numeric = any(isinstance(row[number], int | float) for row in rows) or any(
-                isinstance(row[number], str) and row[number].endswith((" %", " ms"))
-                for row in rows
-            )
-            table.add_column(header, justify="right" if numeric else "left")
+            column = [row[number] for row in rows]
+            table.add_column(header, justify="right" if _numeric(column) else "left")
         for row in rows:
             table.add_row(*("" if cell is None else _cell(cell) for cell in row))
         if not rows:
             table.add_row(*(["(none)"] + [""] * (len(headers) - 1)))
         console.print()
         console.print(table)
+
+
+def _numeric(column: list[Cell]) -> bool:
+    """Whether a column holds numbers (plain, or formatted as "1,234 ms" or "5.0 %")."""
+    return any(
+        isinstance(cell, int | float) or (isinstance(cell, str) and cell.endswith((" %", " ms")))
+        for cell in column
+    )
 
 
 def _cell(value: Cell) -> str:

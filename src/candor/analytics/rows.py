@@ -86,20 +86,22 @@ def error_answers(rows: Rows) -> tuple[list[ErrorCount], list[ErrorCount]]:
     return top[:MAX_ERROR_ROWS], by_command[:MAX_ERROR_ROWS]
 
 
-def failure_rates(rows: Rows) -> tuple[list[FailureRate], list[FailureRate]]:
-    """(grouping(command), command, version, events, failures, installs, failing) → rates."""
-    by_command: list[FailureRate] = []
-    by_version: list[FailureRate] = []
-    for grouped, command, version, events, failures, installs, failing in rows:
-        rate = FailureRate(
-            name=command if grouped == 0 else version,
-            events=int(events),
-            failures=int(failures),
-            rate=ratio(failures, events),
-            installations=int(installs),
-            installations_failing=int(failing),
-        )
-        (by_command if grouped == 0 else by_version).append(rate)
+def failure_rates(sums: Rows, failing: Rows) -> tuple[list[FailureRate], list[FailureRate]]:
+    """(command, version, events, failures) and (by_version, name, installations failing)."""
+    totals: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})
+    for command, version, events, failures in sums:
+        for by, name in ((0, command), (1, version)):
+            pair = totals[by].setdefault(name, [0, 0])
+            pair[0] += int(events)
+            pair[1] += int(failures)
+    hit = {(int(by), name): int(count) for by, name, count in failing}
+    by_command, by_version = (
+        [
+            FailureRate(name, events, failures, ratio(failures, events), hit.get((by, name), 0))
+            for name, (events, failures) in totals[by].items()
+        ]
+        for by in (0, 1)
+    )
     by_command.sort(key=lambda r: (-r.rate, -r.events, r.name))
     by_version.sort(key=lambda r: version_key(r.name))
     return by_command, by_version
@@ -107,7 +109,9 @@ def failure_rates(rows: Rows) -> tuple[list[FailureRate], list[FailureRate]]:
 
 def version_shares(rows: Rows) -> list[VersionShare]:
     """(grouping(day), grouping(version), day, version, installs, first day) → daily shares."""
-    active = {day: installs for g_day, g_ver, day, _, installs, _ in rows if (g_day, g_ver) == (0, 1)}
+    active = {
+        day: installs for g_day, g_ver, day, _, installs, _ in rows if (g_day, g_ver) == (0, 1)
+    }
     daily = [
         VersionShare(day, version, int(installs), ratio(installs, active.get(day, 0)))
         for g_day, g_ver, day, version, installs, _ in rows

@@ -28,7 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=sorted(FORMATS), required=True)
     parser.add_argument("--output", "-o", type=Path, help="the file (default events.FORMAT)")
     parser.add_argument("--force", action="store_true", help="replace an existing file")
-    parser.add_argument("--since", metavar="AGE", help="only the last N days or weeks (default: all)")
+    parser.add_argument(
+        "--since", metavar="AGE", help="only the last N days or weeks (default: all)"
+    )
     parser.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day (UTC)")
     parser.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day (UTC)")
     return parser
@@ -56,7 +58,10 @@ def export(args: argparse.Namespace) -> int:
     where, params = "TRUE", []
     if args.since or args.start or args.end:
         time_range = options.time_range(args)
-        where, params = "received_at >= ? AND received_at < ?", [time_range.start_time, time_range.end_time]
+        where, params = (
+            "received_at >= ? AND received_at < ?",
+            [time_range.start_time, time_range.end_time],
+        )
     columns = ", ".join((*FIELD_NAMES, "received_at"))
     store = options.open_local(args.store, busy_hint="stop the collector first")
     try:

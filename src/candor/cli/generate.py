@@ -32,7 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--events", type=int, default=DEFAULT_EVENTS, help=f"how many (default {DEFAULT_EVENTS:,})"
     )
     parser.add_argument(
-        "--days", type=int, default=DEFAULT_DAYS, help=f"spread over the last N days (default {DEFAULT_DAYS})"
+        "--days",
+        type=int,
+        default=DEFAULT_DAYS,
+        help=f"spread over the last N days (default {DEFAULT_DAYS})",
     )
     parser.add_argument("--seed", type=int, default=1, help="same seed, same events (default 1)")
     return parser
@@ -42,7 +45,10 @@ def main(argv: list[str]) -> int:
     """Entry point of `candor generate`; returns the exit status."""
     args = build_parser().parse_args(argv)
     if not 0 < args.events <= MAX_EVENTS or args.days < 1:
-        print(f"candor generate: --events must be 1 to {MAX_EVENTS:,} and --days at least 1", file=sys.stderr)
+        print(
+            f"candor generate: --events must be 1 to {MAX_EVENTS:,} and --days at least 1",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     try:
         store = options.open_local(args.store, create=True, busy_hint="stop the collector first")

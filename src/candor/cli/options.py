@@ -33,7 +33,7 @@ class CommandFailed(Exception):
         self.status = status
 
 
-def add_store_argument(parser: argparse.ArgumentParser) -> None:
+def add_store_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """--store, defaulting to CANDOR_STORE, then ./events.duckdb (as `candor serve` does)."""
     parser.add_argument(
         "--store",
@@ -46,7 +46,9 @@ def add_store_argument(parser: argparse.ArgumentParser) -> None:
 def add_range_arguments(parser: argparse.ArgumentParser) -> None:
     """--since N[d|w], or --from/--to days (UTC, inclusive)."""
     parser.add_argument(
-        "--since", metavar="AGE", help=f"the last N days or weeks, e.g. 7d, 4w (default {DEFAULT_SINCE})"
+        "--since",
+        metavar="AGE",
+        help=f"the last N days or weeks, e.g. 7d, 4w (default {DEFAULT_SINCE})",
     )
     parser.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day (UTC)")
     parser.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day (UTC)")

@@ -33,8 +33,16 @@ if TYPE_CHECKING:
 
     from candor.client.config import ConfigFile
 
-INTERNAL_ERROR = "internal_error"  # = candor.schema.INTERNAL_ERROR, without importing re here
+# = candor.schema's reserved codes: importing the schema costs a run that records nothing (opted
+# out, --help) time for nothing; tests/client/test_package.py checks the copies.
+INTERNAL_ERROR = "internal_error"
 INTERRUPTED = "interrupted"
+USAGE_ERROR = "usage_error"
+# candor.schema's error-code rule (ERROR_CODE_PATTERN), for `declare_error`, which runs at every
+# start-up, telemetry on or off; tests/properties/test_fast_checks.py proves they agree.
+_CODE_FIRST = "abcdefghijklmnopqrstuvwxyz"
+_CODE_CHARS = _CODE_FIRST + "0123456789_"
+MAX_ERROR_CODE_LENGTH = 64
 # The ID events carry while `candor.testing.capture_events` is active: no config is read then.
 CAPTURE_INSTALLATION_ID = "00000000-0000-4000-8000-000000000000"
 
@@ -140,9 +148,7 @@ class Telemetry:
         """Report exceptions of `exc_type` (and subclasses) as `code`, a snake_case name."""
         if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
             raise TypeError(f"not an exception class: {exc_type!r}")
-        from candor.schema import FIELDS_BY_NAME, field_problem
-
-        if not isinstance(code, str) or field_problem(FIELDS_BY_NAME["error_code"], code):
+        if not valid_error_code(code):
             raise ValueError(f"error code must be snake_case, at most 64 characters: {code!r}")
         self._codes[exc_type] = code
 
@@ -182,6 +188,11 @@ class Telemetry:
         return ConfigFile(self.directory)
 
     def _record(self, command: str, duration_ms: float, error_code: str | None) -> None:
+        off = None if self._capture is not None else self.switches.decision()
+        if off is not None:  # first, before any import: an opted-out run pays for nothing
+            if self.switches.debug:
+                self._say(f"{self.cli_name} telemetry debug: off by {off[1]}; nothing recorded\n")
+            return  # not a file read, written or created; no socket, no process
         from candor.client.environment import is_interactive, os_arch
         from candor.client.event import build_event, normalize_command
 
@@ -199,11 +210,6 @@ class Telemetry:
         if self._capture is not None:  # candor.testing: no consent, no file, no network
             self._capture.append(event(CAPTURE_INSTALLATION_ID))
             return
-        off = self.switches.decision()
-        if off is not None:
-            if self.switches.debug:
-                self._say(f"{self.cli_name} telemetry debug: off by {off[1]}; nothing recorded\n")
-            return  # not a file read, written or created; no socket, no process
         if self.home_problem:
             return
         config = self._config()
@@ -328,6 +334,16 @@ def _home(environ: Mapping[str, str]) -> str:
         return pwd.getpwuid(os.getuid()).pw_dir
     except (ImportError, KeyError):  # no pwd module (Windows), or an account without an entry
         return os.path.expanduser("~")
+
+
+def valid_error_code(code: object) -> bool:
+    """True for a code the schema accepts: snake_case, a-z first, at most 64 characters."""
+    return (
+        isinstance(code, str)
+        and 0 < len(code) <= MAX_ERROR_CODE_LENGTH
+        and code[0] in _CODE_FIRST
+        and not code.strip(_CODE_CHARS)  # strip() leaves nothing when every character is allowed
+    )
 
 
 def _count(value: object) -> int:

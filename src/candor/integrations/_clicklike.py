@@ -14,13 +14,11 @@ how to print, how to build the `telemetry` command.
 
 from __future__ import annotations
 
-import contextvars
 import sys
+import threading  # loaded by Click itself: free here, unlike contextvars (a C extension)
 from typing import TYPE_CHECKING, Any
 
-from candor.client.commands import run as run_telemetry_command
-from candor.client.event import normalize_command
-from candor.schema import INTERNAL_ERROR
+from candor.client.telemetry import INTERNAL_ERROR
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -37,10 +35,15 @@ _MANAGEMENT_ATTR = "_candor_management"  # marks the added `telemetry` command
 _META_KEY = "candor.run"  # ctx.meta key of the current run's _Run
 
 # The run being started by the instrumented `main`, handed to the root's `make_context` (the
-# library passes nothing of ours in between). A ContextVar: threads and nested runs stay apart.
-_STARTING: contextvars.ContextVar[_Run | None] = contextvars.ContextVar(
-    "candor_click_run", default=None
-)
+# library passes nothing of ours in between), as `_STARTING.run`. Thread-local, so threads stay
+# apart; `main` restores the previous value, so nested runs do too. (A ContextVar would also
+# separate asyncio tasks, but nothing can switch tasks between `main` and `make_context`.)
+_STARTING = threading.local()
+
+
+def _starting() -> _Run | None:
+    run: _Run | None = getattr(_STARTING, "run", None)
+    return run
 
 
 class Flavour:
@@ -114,6 +117,9 @@ def attach(root: Any, telemetry: Telemetry, flavour: Flavour) -> None:
 
 def _answerer(state: _Instrumentation) -> Answer:
     def answer(action: str, as_json: bool) -> None:
+        # Imported here: it loads json, which a run that does not record never needs.
+        from candor.client.commands import run as run_telemetry_command
+
         text, code = run_telemetry_command(state.telemetry, action, as_json=as_json)
         # On success the answer is for stdout; otherwise it is a one-line error for stderr.
         state.flavour.echo(text, code != 0)
@@ -129,7 +135,8 @@ def _wrap_root(root: Any, state: _Instrumentation) -> None:
 
     def main(*args: Any, **kwargs: Any) -> Any:
         run = _Run()
-        token = _STARTING.set(run)
+        previous = _starting()
+        _STARTING.run = run
         try:
             with state.telemetry.session() as session:
                 try:
@@ -140,15 +147,15 @@ def _wrap_root(root: Any, state: _Instrumentation) -> None:
                 _conclude(state, run, session, None)
                 return result
         finally:
-            _STARTING.reset(token)
+            _STARTING.run = previous
 
     def make_context(
         info_name: str | None, args: list[str], parent: Any = None, **extra: Any
     ) -> Any:
-        run = _STARTING.get()
+        run = _starting()
         if run is None or parent is not None:  # not our main, or used as another's subcommand
             return original_make_context(info_name, args, parent=parent, **extra)
-        _STARTING.set(None)  # a nested run of the same root starts its own
+        _STARTING.run = None  # a nested run of the same root starts its own
         try:
             ctx = original_make_context(info_name, args, parent=parent, **extra)
         except BaseException as exc:  # root options: --bogus, --help, --version
@@ -240,4 +247,6 @@ def _command_path(root: Any, path: list[Any]) -> str | None:
     names: list[str | None] = [command.name for command in path] if path else [root.name]
     if any(not name for name in names):
         return None
-    return normalize_command([name for name in names if name])
+    # Telemetry normalises it (lower case, one space between words) when it records, after
+    # the consent check: an opted-out run never loads the event and schema modules.
+    return " ".join(name for name in names if name)

@@ -36,9 +36,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from candor.client.commands import run as run_telemetry_command
-from candor.client.event import normalize_command
-from candor.schema import USAGE_ERROR
+from candor.client.telemetry import USAGE_ERROR
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -110,7 +108,9 @@ class Instrumented:
     def _command(self, path: tuple[str, ...]) -> str | None:
         if path[:1] == (TELEMETRY_COMMAND,):
             return None  # `telemetry enable|disable|status` record nothing
-        return normalize_command(list(path) or [self.telemetry.cli_name])
+        # Telemetry normalises it (lower case, one space between words) when it records, after
+        # the consent check: an opted-out run never loads the event and schema modules.
+        return " ".join(path or (self.telemetry.cli_name,))
 
 
 def instrument(
@@ -195,6 +195,9 @@ def _add_telemetry_command(
 
 def _telemetry_handler(program: Instrumented, action: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
+        # Imported here: it loads json, which a run that does not record never needs.
+        from candor.client.commands import run as run_telemetry_command
+
         as_json = bool(getattr(args, "json", False))
         text, code = run_telemetry_command(program.telemetry, action, as_json=as_json)
         # On success the answer is for stdout; otherwise it is a one-line error for stderr.

@@ -31,9 +31,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from candor.client.commands import ACTIONS
+from candor.client.telemetry import INTERRUPTED, USAGE_ERROR
 from candor.integrations._clicklike import TELEMETRY_COMMAND, Flavour, attach
-from candor.schema import INTERRUPTED, USAGE_ERROR
 
 if TYPE_CHECKING:
     from candor.client import Telemetry
@@ -71,6 +70,9 @@ def _echo(text: str, to_stderr: bool) -> None:
 def _telemetry_command(answer: Answer, chain_mode: bool) -> click.Command:
     """The `telemetry` group: enable, disable, status [--json]."""
     if chain_mode:
+        # json, which commands.py loads, is not needed by a run that does not record.
+        from candor.client.commands import ACTIONS
+
         # A group in chain mode may not hold groups: one command takes the action instead.
         @click.command(name=TELEMETRY_COMMAND)
         @click.argument("action", type=click.Choice(ACTIONS))

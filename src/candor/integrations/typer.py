@@ -25,8 +25,8 @@ import typer  # type: ignore[import-not-found, unused-ignore]
 import typer.core  # type: ignore[import-not-found, unused-ignore]
 import typer.main  # type: ignore[import-not-found, unused-ignore]
 
+from candor.client.telemetry import INTERRUPTED, USAGE_ERROR
 from candor.integrations._clicklike import TELEMETRY_COMMAND, Flavour, attach
-from candor.schema import INTERRUPTED, USAGE_ERROR
 
 if TYPE_CHECKING:
     from candor.client import Telemetry

@@ -11,19 +11,23 @@ Keys older than the window are deleted by the daily maintenance task.
 
 from __future__ import annotations
 
+import re
+
 from candor.server.errors import MalformedBody
-from candor.storage.base import IDEMPOTENCY_WINDOW
+from candor.storage.base import IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_WINDOW
 
 REPLAYED_HEADER = (b"idempotent-replayed", b"true")
 MAX_KEY_LENGTH = 255  # the sender's keys are 32 hex digits; room for other clients' UUIDs
+_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN.encode())
 
 __all__ = ["IDEMPOTENCY_WINDOW", "MAX_KEY_LENGTH", "REPLAYED_HEADER", "parse_key"]
 
 
 def parse_key(raw: bytes) -> str:
-    """The Idempotency-Key header as text: 1-255 visible ASCII characters, else a 400."""
-    if not 0 < len(raw) <= MAX_KEY_LENGTH or not all(0x21 <= byte <= 0x7E for byte in raw):
+    """The Idempotency-Key header as text: 1-255 of A-Z a-z 0-9 . _ : -, else a 400."""
+    if len(raw) > MAX_KEY_LENGTH or _KEY.fullmatch(raw) is None:
         raise MalformedBody(
-            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters"
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters among "
+            "letters, digits and . _ : -"
         )
     return raw.decode("ascii")

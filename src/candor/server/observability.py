@@ -15,7 +15,7 @@ from candor import __version__
 from candor.schema import EVENT_PATH, MAX_BATCH_EVENTS, MAX_BODY_BYTES, json_schema
 from candor.server.errors import error_response
 from candor.server.idempotency import MAX_KEY_LENGTH
-from candor.storage.base import StoreError
+from candor.storage.base import IDEMPOTENCY_KEY_PATTERN, StoreError
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -95,7 +95,12 @@ def openapi_document() -> dict[str, Any]:
                 "required": False,
                 "description": "A retry with a key seen in the last 24 hours is answered as "
                 "before and stores nothing new.",
-                "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+                "schema": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": MAX_KEY_LENGTH,
+                    "pattern": f"^{IDEMPOTENCY_KEY_PATTERN}$",
+                },
             },
             {
                 "name": "Content-Encoding",

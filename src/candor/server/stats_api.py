@@ -51,7 +51,9 @@ def parse_query(request: Request, extra: tuple[str, ...] = ()) -> tuple[TimeRang
         if len(value) > MAX_PARAMETER_LENGTH:
             raise QueryError(f"parameter {name!r} is too long")
     time_range = parse_range(
-        since=params.get("since") or None, start=params.get("from") or None, end=params.get("to") or None
+        since=params.get("since") or None,
+        start=params.get("from") or None,
+        end=params.get("to") or None,
     )
     filters = Filters(
         cli_version=params.get("cli_version") or None,
@@ -67,7 +69,9 @@ def answer(time_range: TimeRange, filters: Filters, data: object) -> Response:
     return JSONResponse(envelope(time_range, filters, data), headers=NO_STORE)
 
 
-def _endpoint(compute: Callable[[Request, TimeRange, Filters], object], extra: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+def _endpoint(
+    compute: Callable[[Request, TimeRange, Filters], object], extra: tuple[str, ...] = ()
+) -> Callable[[Request], Response]:
     """A guarded endpoint computing `compute(request, range, filters)`, errors turned into JSON."""
 
     @admin_only
@@ -86,7 +90,9 @@ def _endpoint(compute: Callable[[Request, TimeRange, Filters], object], extra: t
 
 def _section(name: str) -> Callable[[Request, TimeRange, Filters], object]:
     function = getattr(queries, name)
-    return lambda request, time_range, filters: function(request.app.state.store, time_range, filters)
+    return lambda request, time_range, filters: function(
+        request.app.state.store, time_range, filters
+    )
 
 
 def _summary(request: Request, time_range: TimeRange, filters: Filters) -> object:

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 # minutes, and the window is published, so a longer one would only hold more keys.
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
+# What an Idempotency-Key may hold (hex digits, UUIDs, ULIDs...): nothing that needs quoting,
+# so a store may put keys in its SQL as literals and get an index lookup instead of a scan.
+IDEMPOTENCY_KEY_PATTERN = r"[A-Za-z0-9._:-]{1,255}"
+
 # One accepted event: its values in `candor.schema.FIELD_NAMES` order.
 Row = tuple[Any, ...]
 

@@ -116,6 +116,9 @@
   function draw(id, config, points) {
     if (charts[id]) charts[id].destroy();
     const canvas = $(id);
+    if (config.options && config.options.indexAxis === "y") { // one readable row per bar group
+      canvas.parentElement.style.height = `${Math.max(240, 90 + 34 * config.data.labels.length)}px`;
+    }
     canvas.dataset.points = String(points);
     config.options = Object.assign({ responsive: true, maintainAspectRatio: false, animation: false }, config.options || {});
     charts[id] = new Chart(canvas, config);
@@ -133,6 +136,7 @@
     return {
       indexAxis: "y",
       scales: {
+        y: { ticks: { autoSkip: false } },
         x: { position: "bottom", title: { display: true, text: label1 }, beginAtZero: true },
         x2: { position: "top", title: { display: true, text: label2 }, beginAtZero: true, grid: { drawOnChartArea: false } },
       },
@@ -161,8 +165,8 @@
       data: {
         labels: daily.map((d) => d.day),
         datasets: [
-          { label: "Active", data: daily.map((d) => d.active), borderColor: PALETTE[0], backgroundColor: "rgba(37,99,235,.12)", fill: true, tension: 0.25, pointRadius: 0 },
-          { label: "New", data: daily.map((d) => d.new), borderColor: PALETTE[1], tension: 0.25, pointRadius: 0 },
+          { label: "Active", data: daily.map((d) => d.active), borderColor: PALETTE[0], backgroundColor: "rgba(37,99,235,.12)", fill: true, cubicInterpolationMode: "monotone", pointRadius: 0 },
+          { label: "New", data: daily.map((d) => d.new), borderColor: PALETTE[1], cubicInterpolationMode: "monotone", pointRadius: 0 },
         ],
       },
       options: { scales: { y: { beginAtZero: true } }, interaction: { mode: "index", intersect: false } },
@@ -174,7 +178,7 @@
       [{ label: "Active installations (* part of the week)", data: weekly.map((w) => w.active) }],
       { scales: { y: { beginAtZero: true } } }), weekly.length);
 
-    drawAdoption(data.adoption);
+    drawAdoption(data.adoption, daily);
 
     const os = data.platforms.os_arch;
     draw("chart-platforms", {
@@ -185,8 +189,8 @@
 
     const commands = data.commands;
     draw("chart-commands", bars(commands.map((c) => c.command), [
-      { label: "Invocations", data: commands.map((c) => c.events), xAxisID: "x" },
-      { label: "Installations", data: commands.map((c) => c.installations), xAxisID: "x2" },
+      { label: "Invocations (bottom axis)", data: commands.map((c) => c.events), xAxisID: "x" },
+      { label: "Installations (top axis)", data: commands.map((c) => c.installations), xAxisID: "x2" },
     ], twoAxes("invocations", "installations")), commands.length);
 
     const kinds = data.platforms.interactive;
@@ -211,8 +215,8 @@
 
     const top = data.errors.top.slice(0, TOP_ERRORS);
     draw("chart-errors", bars(top.map((e) => e.error_code), [
-      { label: "Occurrences", data: top.map((e) => e.events), xAxisID: "x", backgroundColor: PALETTE[4] },
-      { label: "Installations", data: top.map((e) => e.installations), xAxisID: "x2", backgroundColor: PALETTE[7] },
+      { label: "Occurrences (bottom axis)", data: top.map((e) => e.events), xAxisID: "x", backgroundColor: PALETTE[4] },
+      { label: "Installations hit (top axis)", data: top.map((e) => e.installations), xAxisID: "x2", backgroundColor: PALETTE[7] },
     ], twoAxes("occurrences", "installations")), top.length);
 
     const byVersion = data.errors.failure_by_version;
@@ -231,8 +235,10 @@
     $(id).dataset.value = String(raw);
   }
 
-  function drawAdoption(adoption) {
-    const days = [...new Set(adoption.daily.map((v) => v.day))];
+  function drawAdoption(adoption, daily) {
+    // Every day of the range; a day nobody was active has no share at all (a gap, not 0 %).
+    const days = daily.map((d) => d.day);
+    const active = new Set(daily.filter((d) => d.active > 0).map((d) => d.day));
     const versions = adoption.versions.map((v) => v.cli_version);
     const share = new Map(adoption.daily.map((v) => [`${v.day} ${v.cli_version}`, v.share]));
     draw("chart-adoption", {
@@ -241,11 +247,11 @@
         labels: days,
         datasets: versions.map((version, i) => ({
           label: version,
-          data: days.map((day) => share.get(`${day} ${version}`) ?? 0),
+          data: days.map((day) => (active.has(day) ? share.get(`${day} ${version}`) ?? 0 : null)),
           borderColor: PALETTE[i % PALETTE.length],
           backgroundColor: PALETTE[i % PALETTE.length],
-          tension: 0.25,
-          pointRadius: 0,
+          cubicInterpolationMode: "monotone",
+          pointRadius: days.length > 45 ? 0 : 2,
         })),
       },
       options: { scales: percentAxis, plugins: percentTooltip, interaction: { mode: "index", intersect: false } },
