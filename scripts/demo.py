@@ -164,16 +164,18 @@ def main(argv: list[str] | None = None) -> int:
         if status.get("queued") != 0:
             print("  (the sender has not delivered everything yet; it keeps trying)")
 
-        say("The answers, in the terminal (candor report)")
+        say("The answers, in the terminal (candor report; every section without --section)")
         subprocess.run(
-            [str(BIN / "candor"), "report", "--url", url, "--token", token, "--since", "30d"],
+            [str(BIN / "candor"), "report", "--url", url, "--token", token, "--since", "30d",
+             "--section", "overview", "--section", "commands"],
             check=False,
-        )
+        )  # fmt: skip
         say("Where the data is")
         print(f"  store:      {store} (DuckDB; candor report --store {store} once stopped)")
         print(f"  dashboard:  {url}/")
         print(f"  token:      {token}")
         print(f"  demo HOME:  {home}")
+        print(f"  installation ID of this demo: {status.get('installation_id')}")
         if args.once:
             return 0
         print("\nThe collector keeps running; press Ctrl-C to stop it.")

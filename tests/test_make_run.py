@@ -1,0 +1,48 @@
+"""`make run`'s walk-through (scripts/demo.py) works end to end on this machine."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_walkthrough_delivers_the_demo_events(tmp_path: Path) -> None:
+    """The demo fills a store, runs your-cli against a real collector, and its events land."""
+    data = tmp_path / "data"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--once", "--data", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "This notice is shown once; this run sent nothing." in out
+    assert "Queued events:   0" in out
+    assert re.search(r"dashboard:\s+http://127\.0\.0\.1:\d+/", out)
+    debug_json = next(line for line in out.splitlines() if line.strip().startswith('{"event_'))
+    installation_id = json.loads(debug_json)["installation_id"]
+
+    # The collector has stopped, so the DuckDB file is free to open.
+    con = duckdb.connect(str(data / "events.duckdb"), read_only=True)
+    rows = con.execute(
+        "SELECT command, status, error_code FROM events WHERE installation_id = ?"
+        " ORDER BY received_at, command",
+        [installation_id],
+    ).fetchall()
+    con.close()
+    # First build: notice only. Then build, deploy, and the failing build; debug sends nothing.
+    assert sorted(rows) == [
+        ("build", "failure", "invalid_manifest"),
+        ("build", "success", None),
+        ("deploy", "success", None),
+    ]
