@@ -6,12 +6,13 @@ import __future__
 import json
 import subprocess
 import sys
+import time
 from types import ModuleType
 from typing import TYPE_CHECKING
 
 import candor.client
 from candor.client import telemetry as telemetry_module
-from candor.schema import INTERNAL_ERROR, INTERRUPTED
+from candor.schema import INTERNAL_ERROR, INTERRUPTED, USAGE_ERROR
 from tests.client.harness import cli_env, spooled_events, wait_for_sender
 
 if TYPE_CHECKING:
@@ -24,6 +25,31 @@ FORBIDDEN = {
 }  # fmt: skip
 # Also absent after a bare `import candor.client`: recording loads these on its first call.
 NOT_AT_IMPORT = {"json", "re", "typing", "fcntl", "candor.schema"}
+
+# The modules a record() loads beyond `import candor.client`, when no sender is to be started.
+RECORDING_MODULES = {
+    "candor.schema", "candor.client.event", "candor.client.config", "candor.client._fs",
+    "candor.client.spool",
+}  # fmt: skip
+# What an opted-out run of a Click CLI loads beyond the plain program: the client's two modules
+# and the Click integration, nothing more (no json, no schema, no fcntl, no contextvars).
+OPTED_OUT_LAYER = {
+    "candor.client", "candor.client.consent", "candor.client.telemetry", "candor.integrations",
+    "candor.integrations._clicklike", "candor.integrations.click",
+}  # fmt: skip
+PLAIN_PROGRAM = {"candor", "candor.demo", "candor.demo.your_cli"}  # the packages, the program
+# Runs a program's `info` command and prints, last on stdout, the modules it loaded; without
+# json, so that json's absence can be seen.
+RUN_PROBE = """
+import sys
+before = set(sys.modules)
+{code}
+try:
+    cli.main(["info"], prog_name="your-cli")
+except SystemExit:
+    pass
+print(" ".join(sorted(set(sys.modules) - before)))
+"""
 
 PROBE = """
 import json, sys
@@ -68,9 +94,10 @@ def test_all_is_sorted_and_complete() -> None:
 
 
 def test_reserved_codes_match_the_schema() -> None:
-    """telemetry.py's copies of the reserved error codes equal the schema's (no re import)."""
+    """telemetry.py's copies of the reserved error codes equal the schema's (no schema import)."""
     assert telemetry_module.INTERNAL_ERROR == INTERNAL_ERROR
     assert telemetry_module.INTERRUPTED == INTERRUPTED
+    assert telemetry_module.USAGE_ERROR == USAGE_ERROR
 
 
 def test_import_loads_nothing_heavy() -> None:
@@ -87,6 +114,41 @@ def test_import_loads_nothing_heavy() -> None:
     assert not {name.split(".")[0] for name in loaded} & FORBIDDEN
     assert not loaded & NOT_AT_IMPORT
     assert not non_stdlib(loaded)
+
+
+def test_record_during_a_backoff_loads_only_the_recording_modules(home: Path) -> None:
+    """Recording while delivery backs off (an endpoint down) loads the event, config, spool and
+    schema modules, not the launcher, the errors or the schema's regular expressions."""
+    directory = home / ".your-platform"
+    directory.mkdir(mode=0o700)
+    (directory / "config.json").write_text(
+        '{"installation_id": "3f1c2b4a-9d8e-4f7a-8b6c-5d4e3f2a1b0c",'
+        ' "telemetry": {"notice_shown": true}}'
+    )
+    (directory / "telemetry-state.json").write_text(
+        json.dumps({"failures": 1, "next_attempt_at": time.time() + 3600})
+    )
+    code = (
+        "from candor.client import Telemetry\n"
+        "t = Telemetry(platform='your-platform', cli_name='your-cli', cli_version='0.2.1',"
+        " endpoint='https://telemetry.your-platform.com/v1/event', policy_url='https://x.test')\n"
+        "import sys; before = set(sys.modules)\n"
+        "t.record('build', 12, None)\n"
+        "import candor.schema\n"
+        "assert not candor.schema._compiled, 'a pattern was compiled'\n"
+        "print(' '.join(sorted(set(sys.modules) - before)), file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env=cli_env(home),
+    )
+    loaded = {name for name in result.stderr.split() if name.startswith("candor")}
+    assert [event["command"] for event in spooled_events(home)] == ["build"]  # it did record
+    assert loaded == RECORDING_MODULES
 
 
 def test_full_record_loads_nothing_forbidden(home: Path) -> None:
@@ -112,3 +174,34 @@ def test_full_record_loads_nothing_forbidden(home: Path) -> None:
     assert "candor.client.spool" in loaded
     assert not {name.split(".")[0] for name in loaded} & FORBIDDEN
     assert not non_stdlib(loaded)
+
+
+def loaded_by_run(code: str, env: dict[str, str]) -> set[str]:
+    """The modules a fresh interpreter loads while importing `code` and running `cli info`."""
+    result = subprocess.run(
+        [sys.executable, "-c", RUN_PROBE.format(code=code)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env=env,
+    )
+    assert result.stdout.startswith("your-cli 0.2.1\n")  # the command really ran
+    return set(result.stdout.splitlines()[-1].split())
+
+
+def test_opted_out_click_run_loads_only_the_thin_layer(home: Path) -> None:
+    """Opted out, your-cli loads only the client's two modules and the Click integration more
+    than its plain Click program does; the plain program loads nothing of telemetry."""
+    env = cli_env(home, YOUR_PLATFORM_TELEMETRY_OPT_OUT="1")
+    plain = loaded_by_run("from candor.demo.your_cli import cli", env)
+    instrumented = loaded_by_run(
+        "from candor.demo.your_cli import cli, create_telemetry\n"
+        "from candor.integrations.click import instrument\n"
+        "instrument(cli, create_telemetry())",
+        env,
+    )
+    assert "click" in plain
+    assert {name for name in plain if name.startswith("candor")} == PLAIN_PROGRAM
+    assert instrumented - plain == OPTED_OUT_LAYER
+    assert not (home / ".your-platform").exists()

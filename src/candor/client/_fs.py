@@ -14,6 +14,29 @@ if sys.platform != "win32":
 
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
+READ_CHUNK_BYTES = 64 * 1024  # one read holds any config or state file telemetry writes
+
+
+def read_small(path: str, limit: int) -> bytes:
+    """The bytes of `path`, at most `limit` + 1 of them (one more tells the caller it is larger).
+
+    For the small files read on every run of the host CLI (config, spool state): an open, a
+    read or two and a close, where `open()` adds a tty check, seeks, a buffer object and, for
+    a bounded read, an allocation of the whole bound. Raises OSError (FileNotFoundError...).
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        remaining = limit + 1
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, READ_CHUNK_BYTES))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def ensure_private_dir(path: str) -> None:

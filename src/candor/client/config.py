@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import os
 
-from candor.client._fs import PRIVATE_DIR_MODE, atomic_write, file_lock
-from candor.client.errors import ConfigError, CorruptConfigError
+from candor.client._fs import PRIVATE_DIR_MODE, atomic_write, file_lock, read_small
 
 TYPE_CHECKING = False  # the typing module would cost the host CLI an import
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from candor.client.errors import ConfigError, CorruptConfigError
 
 CONFIG_FILE = "config.json"
 LOCK_SUFFIX = ".lock"
@@ -49,6 +50,20 @@ class TelemetrySettings:
         )
 
 
+# The errors module is loaded only when one is raised: a run reading a healthy config (every
+# run with telemetry on) does not pay for its import.
+def _unusable(message: str) -> ConfigError:
+    from candor.client.errors import ConfigError
+
+    return ConfigError(message)
+
+
+def _corrupt(message: str) -> CorruptConfigError:
+    from candor.client.errors import CorruptConfigError
+
+    return CorruptConfigError(message)
+
+
 def valid_installation_id(value: object) -> bool:
     """True for a canonical lower-case version 4 UUID string, as the schema requires."""
     from candor.schema import FIELDS_BY_NAME, field_problem
@@ -66,7 +81,7 @@ def new_installation_id() -> str:
 def _section(data: dict[str, object], path: str) -> dict[str, object]:
     section = data.get(SECTION_KEY, {})
     if not isinstance(section, dict):
-        raise CorruptConfigError(f'{path}: "{SECTION_KEY}" is not a JSON object')
+        raise _corrupt(f'{path}: "{SECTION_KEY}" is not a JSON object')
     return section
 
 
@@ -80,10 +95,10 @@ def parse_settings(data: dict[str, object], path: str = CONFIG_FILE) -> Telemetr
     section = _section(data, path)
     enabled = section.get("enabled")
     if enabled is not None and not isinstance(enabled, bool):
-        raise CorruptConfigError(f'{path}: "{SECTION_KEY}.enabled" must be true or false')
+        raise _corrupt(f'{path}: "{SECTION_KEY}.enabled" must be true or false')
     notice_shown = section.get("notice_shown", False)
     if not isinstance(notice_shown, bool):
-        raise CorruptConfigError(f'{path}: "{SECTION_KEY}.notice_shown" must be true or false')
+        raise _corrupt(f'{path}: "{SECTION_KEY}.notice_shown" must be true or false')
     ident = data.get(ID_KEY)
     if not isinstance(ident, str) or not valid_installation_id(ident):
         ident = None
@@ -120,20 +135,19 @@ class ConfigFile:
         import json
 
         try:
-            with open(self.path, "rb") as handle:
-                raw = handle.read(MAX_CONFIG_BYTES + 1)
+            raw = read_small(self.path, MAX_CONFIG_BYTES)
         except FileNotFoundError:
             return {}
         except OSError as error:
-            raise ConfigError(f"cannot read {self.path}: {error.strerror or error}") from error
+            raise _unusable(f"cannot read {self.path}: {error.strerror or error}") from error
         if len(raw) > MAX_CONFIG_BYTES:
-            raise CorruptConfigError(f"{self.path}: larger than {MAX_CONFIG_BYTES} bytes")
+            raise _corrupt(f"{self.path}: larger than {MAX_CONFIG_BYTES} bytes")
         try:
             data = json.loads(raw.decode("utf-8"))
         except ValueError as error:  # JSONDecodeError and UnicodeDecodeError alike
-            raise CorruptConfigError(f"{self.path}: not valid JSON ({error})") from error
+            raise _corrupt(f"{self.path}: not valid JSON ({error})") from error
         if not isinstance(data, dict):
-            raise CorruptConfigError(f"{self.path}: not a JSON object")
+            raise _corrupt(f"{self.path}: not a JSON object")
         return data
 
     def settings(self) -> TelemetrySettings:
@@ -196,7 +210,7 @@ class ConfigFile:
                 if change(data):
                     atomic_write(self.path, encode_config(data))
         except OSError as error:  # read-only HOME, full disk, a lock file we may not open
-            raise ConfigError(f"cannot write {self.path}: {error.strerror or error}") from error
+            raise _unusable(f"cannot write {self.path}: {error.strerror or error}") from error
 
     def _make_directory(self) -> None:
         # mkdir, not makedirs: a missing HOME is an error to report, never a directory to create.
@@ -205,6 +219,4 @@ class ConfigFile:
         except FileExistsError:
             pass
         except OSError as error:
-            raise ConfigError(
-                f"cannot create {self.directory}: {error.strerror or error}"
-            ) from error
+            raise _unusable(f"cannot create {self.directory}: {error.strerror or error}") from error

@@ -1,10 +1,12 @@
 """Start the detached sender when there is something to send and nothing already sending.
 
-Called by the CLI after it spooled an event. When there is nothing to do (empty spool, backoff
-pending, a sender already running) this is one `stat`, a small read and perhaps one `flock`:
-a few microseconds. Otherwise it spawns `python -m candor.client.sender` in its own session,
-stdio on /dev/null, and returns at once: the CLI never waits for it (the sender is re-parented
-to init, which reaps it, when the CLI exits).
+Called by the CLI after it spooled an event, once `Spool.sender_wanted()` has said a sender
+should start: a run during a backoff or while a sender runs does not even load this module.
+When there is nothing to do (empty spool, backoff pending, a sender already running) this is
+one `stat`, a small read and perhaps one `flock`: a few microseconds. Otherwise it spawns
+`python -m candor.client.sender` in its own session, stdio on /dev/null, and returns at once:
+the CLI never waits for it (the sender is re-parented to init, which reaps it, when the CLI
+exits).
 
 At most one sender per user: the CLI takes `telemetry-sender.lock` without blocking and hands
 the locked descriptor to the child, so the lock is held from before the spawn until the
@@ -18,13 +20,7 @@ import sys
 import time
 
 from candor.client._fs import file_lock
-from candor.client.spool import (
-    SENDER_LOCK_FILE,
-    SPOOL_FILE,
-    STATE_FILE,
-    backoff_pending,
-    read_state,
-)
+from candor.client.spool import Spool
 
 TYPE_CHECKING = False  # the typing module would cost the host CLI an import
 if TYPE_CHECKING:
@@ -58,14 +54,10 @@ def start_sender_if_needed(directory: str, endpoint: str, environ: Mapping[str, 
         _reap()
     if not sys.executable:  # an embedded interpreter cannot start `python -m ...`
         return
-    try:
-        if os.stat(os.path.join(directory, SPOOL_FILE)).st_size == 0:
-            return
-    except FileNotFoundError:
+    spool = Spool(directory)
+    if not spool.delivery_due(time.time()):
         return
-    if backoff_pending(read_state(os.path.join(directory, STATE_FILE)), time.time()):
-        return
-    with file_lock(os.path.join(directory, SENDER_LOCK_FILE), blocking=False) as lock:
+    with file_lock(spool.sender_lock_path, blocking=False) as lock:
         if not lock.acquired:
             return  # a sender is running; it loops until the spool is empty
         fd = lock.fileno()

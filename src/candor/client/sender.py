@@ -365,12 +365,20 @@ def _hold_sender_lock(spool: Spool, inherited: int | None) -> int | None:
 
 
 def run(
-    spool: Spool, endpoint: str, lock_fd: int, deadline_s: float, linger_s: float
+    spool: Spool,
+    endpoint: str,
+    lock_fd: int,
+    deadline_s: float,
+    linger_s: float,
+    successor_environ: dict[str, str] | None = None,
 ) -> tuple[int, list[str]]:
     """Deliver while holding the lock, linger, then release it and look once more.
 
     A CLI that appended just as this run found the spool empty saw the lock busy and did not
     start a sender; the last look catches its event (or that CLI, now free to, starts one).
+    Likewise a run that reaches half its deadline with events left (CLIs kept appending while
+    it sent) leaves them to a successor, when `successor_environ` is given (a sender started
+    by a CLI): else they would wait for the next CLI run, which may be days away.
     """
     opener = build_opener()
     # No new batch after half the deadline, so a started one has time to finish before the
@@ -384,6 +392,12 @@ def run(
             continue
         fcntl.flock(lock_fd, fcntl.LOCK_UN)
         if status != EXIT_EMPTY or not _has_records(spool):
+            if status == EXIT_PENDING and successor_environ is not None:
+                # The launcher's own checks: a failed attempt left a backoff, and then it
+                # starts nothing; a time-out did not.
+                from candor.client.launcher import start_sender_if_needed
+
+                start_sender_if_needed(spool.directory, endpoint, successor_environ)
             return status, lines
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -456,7 +470,8 @@ def main(argv: list[str] | None = None) -> int:
     if lock_fd is None:
         print("candor sender: another sender is running", file=sys.stderr)
         return EXIT_BUSY
-    status, lines = run(spool, args.endpoint, lock_fd, args.deadline, linger_s)
+    successor = dict(os.environ) if detached else None
+    status, lines = run(spool, args.endpoint, lock_fd, args.deadline, linger_s, successor)
     stats = spool.stats()
     for line in lines:
         print(f"candor sender: {line}", file=sys.stderr)

@@ -13,6 +13,12 @@ log with `atomic_write`, so a kill at any point leaves the old log or the new on
 to the log and to `telemetry-state.json` (counters, backoff, in-flight batch), happen under
 `telemetry-spool.lock`.
 
+The append is not fsynced, on purpose: a power cut may then lose the newest records or tear
+the last line, which the checksum finds and the next append starts after (a fresh line), so
+the log stays readable; an fsync on every CLI run would cost the user milliseconds on many
+disks to protect a few telemetry events. The rewrites are fsynced (`atomic_write`): a rename
+of a file whose data never reached the disk could replace every queued record with nothing.
+
 Beyond `MAX_SPOOL_EVENTS` or `MAX_SPOOL_BYTES` the oldest events are dropped and counted in the
 state file; that count is shown by `telemetry status` and never sent anywhere.
 """
@@ -23,7 +29,13 @@ import json
 import os
 import time
 
-from candor.client._fs import PRIVATE_FILE_MODE, atomic_write, ensure_private_dir, file_lock
+from candor.client._fs import (
+    PRIVATE_FILE_MODE,
+    atomic_write,
+    ensure_private_dir,
+    file_lock,
+    read_small,
+)
 
 SPOOL_FILE = "telemetry-spool.log"
 SPOOL_LOCK_FILE = "telemetry-spool.lock"
@@ -42,6 +54,9 @@ TRIM_TO_BYTES = 900 * 1024
 # need not count them.
 MIN_RECORD_BYTES = 200
 RECORD_ID_BYTES = 8
+# The state file holds counters, times and the in-flight batch's record ids (17 bytes each, at
+# most MAX_BATCH_EVENTS of them): a few KiB. Anything far larger is damage, read as defaults.
+MAX_STATE_BYTES = 256 * 1024
 _HEADER_BYTES = 8 + 1 + 2 * RECORD_ID_BYTES + 1  # "checksum id " before the JSON
 
 
@@ -133,9 +148,8 @@ def read_state(path: str) -> dict[str, object]:
     """The state file's content over the defaults; a missing or damaged file gives defaults."""
     state = default_state()
     try:
-        with open(path, "rb") as handle:
-            loaded = json.loads(handle.read())
-    except (OSError, ValueError):
+        loaded = json.loads(read_small(path, MAX_STATE_BYTES))
+    except (OSError, ValueError):  # a larger file is cut short, so it is not JSON either
         return state
     if isinstance(loaded, dict):
         for key, default in state.items():
@@ -265,6 +279,25 @@ class Spool:
         tx.save_records()
         tx.state["dropped"] = as_int(tx.state["dropped"]) + dropped
         tx.save_state()
+
+    def delivery_due(self, now: float) -> bool:
+        """Events wait and no persisted backoff forbids an attempt: one stat, a small read."""
+        try:
+            if os.stat(self.path).st_size == 0:
+                return False
+        except FileNotFoundError:
+            return False
+        return not backoff_pending(read_state(self.state_path), now)
+
+    def sender_wanted(self) -> bool:
+        """`delivery_due` and no sender runs (its lock is free): when a CLI should start one.
+
+        The CLI asks this before it loads the launcher, which checks again under the lock.
+        """
+        if not self.delivery_due(time.time()):
+            return False
+        with file_lock(self.sender_lock_path, blocking=False) as lock:
+            return lock.acquired
 
     def locked(self) -> _LockedSpool:
         """`with spool.locked() as tx:` the log and the state under the spool lock."""

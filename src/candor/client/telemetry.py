@@ -193,8 +193,7 @@ class Telemetry:
             if self.switches.debug:
                 self._say(f"{self.cli_name} telemetry debug: off by {off[1]}; nothing recorded\n")
             return  # not a file read, written or created; no socket, no process
-        from candor.client.environment import is_interactive, os_arch
-        from candor.client.event import build_event, normalize_command
+        from candor.client.event import build_event, is_interactive, normalize_command, os_arch
 
         def event(installation_id: str) -> dict[str, object]:
             return build_event(
@@ -233,11 +232,17 @@ class Telemetry:
                 return  # disabled by another process meanwhile
         if endpoint_problem(self.endpoint):
             return  # `telemetry status` says why; sending there is refused
-        from candor.client.launcher import start_sender_if_needed
         from candor.client.spool import Spool
 
-        Spool(self.directory).append(event(ident))
-        start_sender_if_needed(self.directory, self.endpoint, self._environ)
+        spool = Spool(self.directory)
+        spool.append(event(ident))
+        # The launcher module loads only when a sender is likely to start (not during a
+        # backoff, nor while one runs); once loaded it is called on every record, since it
+        # reaps the senders this process started.
+        if "candor.client.launcher" in sys.modules or spool.sender_wanted():
+            from candor.client.launcher import start_sender_if_needed
+
+            start_sender_if_needed(self.directory, self.endpoint, self._environ)
 
     def _debug_print(
         self, event: Callable[[str], dict[str, object]], installation_id: str | None

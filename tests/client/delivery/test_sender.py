@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import signal
 import subprocess
 import threading
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from candor.client._fs import file_lock
 from candor.client.sender import (
     BACKOFF_BASE_S,
     BACKOFF_MAX_S,
@@ -31,6 +33,7 @@ from tests.client.delivery.harness import (
     numbers_of,
     run_sender,
     sender_command,
+    sender_pids,
 )
 from tests.support.sink import wait_until
 
@@ -44,6 +47,7 @@ FAILURE_MODES = ["refuse", "hang", "status500", "status429", "redirect", "lose_a
 # Fault injection, not synchronisation: each delay lands the kill at another point of the
 # sender's work after an answer; the assertions hold wherever it lands.
 KILL_DELAYS_S = (0, 0.001, 0.002, 0.004, 0.008, 0.016)
+SLOW_ANSWER_S = 2.5  # longer than half of a 4 s deadline, with time left to settle
 
 
 def kill_later(process: subprocess.Popen[bytes], delay: float) -> None:
@@ -350,6 +354,32 @@ def test_lingering_sender_serves_the_next_runs_events(
         sender.kill()
         sender.wait(timeout=30)
     assert numbers_of(sink.events) == first + second
+    assert spool.stats()["queued"] == 0
+
+
+def test_events_left_at_half_the_deadline_go_to_a_successor(
+    spool: Spool, directory: Path, sink: Sink
+) -> None:
+    """A CLI-started sender that runs out of time with events left (a CLI appended while a
+    slow batch was on the wire) starts a successor instead of stranding them until the next
+    CLI run."""
+    first = fill(spool, 1)
+    sink.delay_s = SLOW_ANSWER_S  # the answer comes after half the deadline has passed
+    with file_lock(spool.sender_lock_path) as lock:  # handed over as the launcher does
+        fd = lock.fileno()
+        os.set_inheritable(fd, True)
+        command = sender_command(directory, sink.url, "--lock-fd", str(fd), "--deadline", "4")
+        sender = subprocess.Popen(command, pass_fds=(fd,))
+    try:
+        wait_until(lambda: len(sink.requests) == 1, "the first batch to be posted")
+        second = fill(spool, 1, start=100)
+        assert sender.wait(timeout=30) == EXIT_PENDING  # its time is up, an event is left
+        sink.delay_s = 0.0
+        wait_until(lambda: numbers_of(sink.events) == first + second, "a successor's delivery")
+    finally:
+        sender.kill()
+        sender.wait(timeout=30)
+        wait_until(lambda: not sender_pids(directory), "the successor to exit")
     assert spool.stats()["queued"] == 0
 
 
