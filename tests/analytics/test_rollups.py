@@ -10,7 +10,7 @@ import pytest
 
 from candor.analytics import queries
 from candor.storage import rollups
-from candor.storage.duckdb import arrow_batch, events_ddl
+from candor.storage.duckdb import events_ddl
 from tests.support.dataset import DAY1, DAY2, DAY3, ROWS, WHOLE, event, load_known
 
 if TYPE_CHECKING:
@@ -40,12 +40,16 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
 
 def insert(con: duckdb.DuckDBPyConnection, rows: list[tuple[object, ...]], **kwargs: int) -> None:
     """Insert dataset ROWS as one commit would, and fold them into the rollups."""
-    events = [tuple(event(*fields).values()) for *fields, _ in rows]
-    received = [dt.datetime.combine(day, dt.time(12)) for *_, day in rows]
-    con.register("batch", arrow_batch(events, received))
+    batch = [
+        (*event(*fields).values(), dt.datetime.combine(day, dt.time(12))) for *fields, day in rows
+    ]
+    con.execute(events_ddl("batch", temporary=True))
+    appender = con.appender("batch")
+    appender.append_rows(batch)
+    appender.flush()
     con.execute("INSERT INTO events SELECT * FROM batch")
     rollups.update(con, "batch", **kwargs)
-    con.unregister("batch")
+    con.execute("DROP TABLE batch")
 
 
 def snapshot(con: duckdb.DuckDBPyConnection) -> tuple[object, ...]:

@@ -14,9 +14,17 @@ ACKNOWLEDGED_BEFORE_STOP = 400  # events; enough for many group commits to be in
 
 
 def stored_ids(tmp_path: Path, store: Path) -> set[str]:
-    """Installation ids in the store, read after a restart (WAL replay) and a clean stop."""
+    """Installation ids in the store, read after a restart (WAL replay) and a clean stop.
+
+    The restart also folds what the killed collector committed but had not yet counted into
+    the rollups: they must count every stored event exactly once.
+    """
     restarted = start_collector(tmp_path, store_path=store, name="restarted")
     assert restarted.stop() == 0
+    ((events, counted),) = restarted.store_rows(
+        "SELECT (SELECT count(*) FROM events), (SELECT sum(events) FROM rollup_daily_usage)"
+    )
+    assert counted == events
     return {str(row[0]) for row in restarted.store_rows("SELECT installation_id FROM events")}
 
 

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING
 
 import pytest
+from starlette.testclient import TestClient
 
 from candor.server.app import create_app
 from candor.server.settings import Settings
 from candor.storage import open_store
-
-# Starlette 1.x prefers httpx2 for its TestClient and warns (an error under our pytest config)
-# when it finds only httpx; the client it builds works the same. Installing httpx2 in the dev
-# extra would remove the need for this.
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    from starlette.testclient import TestClient
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from typing import TYPE_CHECKING
 
@@ -12,8 +13,11 @@ from candor.server.commit import GroupCommitter
 from candor.server.errors import Unavailable
 from candor.server.metrics import Metrics
 from candor.storage.base import Submission, utc_now
+from candor.storage.duckdb import DuckDBStore
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from candor.storage.base import Store
 
 REQUESTS = 200
@@ -91,3 +95,35 @@ def test_a_failing_store_fails_the_waiting_requests_with_503(store: Store) -> No
         assert all(isinstance(result, Unavailable) for result in results)
 
     asyncio.run(scenario())
+
+
+class CountingStore(DuckDBStore):
+    """The real DuckDB store, counting the committer's calls to fold_rollups."""
+
+    folds = 0
+
+    def fold_rollups(self, *, force: bool = False) -> int:
+        self.folds += 1
+        return super().fold_rollups(force=force)
+
+
+def test_the_writer_offers_a_fold_after_each_commit_and_stops_cleanly(tmp_path: Path) -> None:
+    """Between commits the writer thread lets the store fold; stop() ends that thread."""
+    store = CountingStore(str(tmp_path / "events.duckdb"))
+    store.folds = 0  # the one at open does not count
+
+    async def scenario() -> int:
+        committer = GroupCommitter(store, Metrics(), window_s=0)
+        await committer.start()
+        for _ in range(3):
+            await committer.submit(submission())
+        await committer.stop()
+        await committer.stop()  # twice is harmless
+        return sum(thread.name == "candor-writer" for thread in threading.enumerate())
+
+    try:
+        assert asyncio.run(scenario()) == 0
+        assert store.folds == 3
+        assert store.query("SELECT sum(events) FROM rollup_daily_usage") == [(3,)]
+    finally:
+        store.close()

@@ -7,15 +7,17 @@ import json
 from typing import TYPE_CHECKING
 
 import pytest
+from starlette.testclient import TestClient
 
 from candor.schema import FIELD_NAMES, MAX_BATCH_EVENTS, MAX_BODY_BYTES
+from candor.server.app import create_app
+from candor.server.settings import Settings
 from tests.support.load import make_event
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     import httpx
-    from starlette.testclient import TestClient
 
     from candor.storage.base import Store
 
@@ -233,3 +235,39 @@ def test_a_store_that_cannot_commit_is_503_not_500(client: TestClient, store: St
     answer = post(client, make_event())
     assert_json_error(answer, 503, "unavailable")
     assert_json_error(client.get("/healthz"), 503, "store_unavailable")
+
+
+class BrokenStore:
+    """A store whose commit has a bug (not a StoreError): what a 500 is for."""
+
+    url, path = "broken://", None
+
+    def commit(self, submissions: object, *, now: object = None) -> list[object]:
+        raise RuntimeError("a bug in the store, at 10.1.2.3")
+
+    def fold_rollups(self, *, force: bool = False) -> int:
+        return 0
+
+    def ping(self) -> None:
+        pass
+
+    def expire_keys(self, before: object) -> int:
+        return 0
+
+
+def test_a_bug_is_a_json_500_and_only_the_log_has_it(caplog: pytest.LogCaptureFixture) -> None:
+    """An unexpected error answers 500 in the error shape; the log has it, the client does not."""
+    settings = Settings.from_environ({"CANDOR_ADMIN_TOKEN": "t"})
+    with TestClient(create_app(settings, BrokenStore()), raise_server_exceptions=False) as client:  # type: ignore[arg-type]
+        answer = post(client, make_event())
+    assert_json_error(answer, 500, "internal_error")
+    assert "10.1.2.3" not in answer.text and "bug" not in answer.text
+    assert "a bug in the store" in caplog.text
+
+
+def test_events_share_their_commit_time_as_received_at(client: TestClient, store: Store) -> None:
+    """received_at is the commit's time, later for each commit: what the rollup watermark needs."""
+    for _ in range(3):
+        assert post(client, [make_event(), make_event()]).status_code == 202
+    stamps = store.query("SELECT received_at, count(*) FROM events GROUP BY 1 ORDER BY 1")
+    assert [count for _, count in stamps] == [2, 2, 2]

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import TYPE_CHECKING
 
+from starlette.routing import Route
+
+from candor.analytics import queries
+from candor.analytics.answers import Overview
 from candor.schema import MAX_BATCH_EVENTS, json_schema
+from candor.server.observability import PROMETHEUS_TYPE
+from candor.server.stats_api import PARAMETERS, ROUTE_PATHS
 from tests.support.load import make_event
 
 if TYPE_CHECKING:
@@ -60,3 +67,40 @@ def test_openapi_describes_the_endpoint_from_the_schema(client: TestClient) -> N
     event = document["components"]["schemas"]["Event"]
     expected = {k: v for k, v in json_schema().items() if k not in ("$schema", "$id")}
     assert event == expected
+
+
+def test_openapi_lists_every_route_with_its_security(client: TestClient) -> None:
+    """Every GET/POST route is described; /v1/stats ones need the bearer token and say why."""
+    document = client.get("/openapi.json").json()
+    app_paths = {
+        route.path
+        for route in client.app.routes  # type: ignore[attr-defined]
+        if isinstance(route, Route) and {"GET", "POST"} & set(route.methods or ())
+    }
+    assert set(document["paths"]) == app_paths
+    assert {"/healthz", "/metrics", *ROUTE_PATHS} <= app_paths
+    scheme = document["components"]["securitySchemes"]["adminToken"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    for path in ROUTE_PATHS:
+        operation = document["paths"][path]["get"]
+        assert operation["security"] == [{"adminToken": []}]
+        assert {"200", "400", "401", "503"} <= set(operation["responses"])
+        assert {p["name"] for p in operation["parameters"]} >= set(PARAMETERS)
+    for path in ("/healthz", "/metrics", "/v1/event"):
+        assert all("security" not in op for op in document["paths"][path].values())
+
+
+def test_openapi_stats_answers_are_the_query_layer_types(client: TestClient) -> None:
+    """A stats answer's `data` is the JSON Schema of its query function's return type."""
+    document = client.get("/openapi.json").json()
+    overview = document["paths"]["/v1/stats/overview"]["get"]
+    assert overview["summary"] == queries.overview.__doc__
+    body = overview["responses"]["200"]["content"]["application/json"]["schema"]
+    assert body["properties"]["data"] == {"$ref": "#/components/schemas/Overview"}
+    fields = document["components"]["schemas"]["Overview"]["properties"]
+    assert set(fields) == {field.name for field in dataclasses.fields(Overview)}
+    commands = document["paths"]["/v1/stats/commands"]["get"]["responses"]["200"]
+    data = commands["content"]["application/json"]["schema"]["properties"]["data"]
+    assert data == {"type": "array", "items": {"$ref": "#/components/schemas/CommandUsage"}}
+    metrics = document["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
+    assert list(metrics) == [PROMETHEUS_TYPE]

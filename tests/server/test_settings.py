@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from candor.server.settings import Settings, SettingsError, parse_duration
+from candor.server.settings import DEFAULT_MEMORY_LIMIT, Settings, SettingsError, parse_duration
 
 
 def test_defaults() -> None:
@@ -77,3 +77,18 @@ def test_bad_values_are_settings_errors(environ: dict[str, str], message: str) -
 def test_parse_duration(text: str, expected: timedelta | None) -> None:
     """Retention ages read as a number and a unit; off-like values mean keep everything."""
     assert parse_duration(text) == expected
+
+
+def test_memory_limit_default_environment_flag_and_off() -> None:
+    """The store's memory limit: a default, CANDOR_MEMORY_LIMIT, the flag, or none at all."""
+    assert Settings.from_environ({}).memory_limit == DEFAULT_MEMORY_LIMIT
+    assert Settings.from_environ({"CANDOR_MEMORY_LIMIT": "1GB"}).memory_limit == "1GB"
+    assert Settings.from_environ({}, memory_limit="256 MiB").memory_limit == "256 MiB"
+    assert Settings.from_environ({"CANDOR_MEMORY_LIMIT": "none"}).memory_limit is None
+
+
+@pytest.mark.parametrize("value", ["lots", "12", "-5MB", "1 parsec"])
+def test_a_memory_limit_that_is_no_size_is_refused(value: str) -> None:
+    """A memory limit must be a number with a unit, in one readable line."""
+    with pytest.raises(SettingsError, match="memory limit"):
+        Settings.from_environ({}, memory_limit=value)

@@ -11,10 +11,12 @@ import argparse
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING, Any
 
 from candor.server.settings import (
     DEFAULT_COMMIT_WINDOW_MS,
     DEFAULT_HOST,
+    DEFAULT_MEMORY_LIMIT,
     DEFAULT_PORT,
     DEFAULT_RATE_BURST,
     DEFAULT_RATE_LIMIT,
@@ -24,10 +26,17 @@ from candor.server.settings import (
     SettingsError,
 )
 
+if TYPE_CHECKING:
+    import uvicorn
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # On SIGTERM uvicorn stops accepting and lets running requests finish (they are waiting for
 # their commit, milliseconds away); this only bounds a stuck one.
 GRACEFUL_SHUTDOWN_S = 30
+# Allocations between two collections of the youngest generation (Python's default is 700).
+GC_YOUNG_THRESHOLD = 20_000
+# How long a thread may hold the GIL while another waits for it (Python's default: 5 ms).
+SWITCH_INTERVAL_S = 0.0005
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MS",
         help=f"how long a group commit gathers requests (default {DEFAULT_COMMIT_WINDOW_MS:g})",
     )
+    parser.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help=f"most memory the store keeps, e.g. 256MB; 'none' for DuckDB's default "
+        f"(default {DEFAULT_MEMORY_LIMIT}; env CANDOR_MEMORY_LIMIT)",
+    )
     parser.add_argument("--log-level", choices=LOG_LEVELS, help="default info")
     return parser
 
@@ -84,6 +99,7 @@ def main(argv: list[str]) -> int:
             rate_burst=args.rate_burst,
             retention=args.retention,
             commit_window_ms=args.commit_window_ms,
+            memory_limit=args.memory_limit,
             log_level=args.log_level,
         )
     except SettingsError as error:
@@ -106,28 +122,21 @@ def serve(settings: Settings) -> int:
 
     logs.configure(settings.log_level)
     try:
-        store = open_store(settings.store)
+        store = open_store(settings.store, memory_limit=settings.memory_limit)
     except StoreError as error:
         print(f"candor serve: {error}", file=sys.stderr)
         return EXIT_FAILED
     try:
-        config = uvicorn.Config(
+        config = server_config(
             create_app(settings, store),
             host=settings.host,
             port=settings.port,
-            loop="uvloop",
-            http="httptools",
-            lifespan="on",
-            access_log=False,
-            log_config=None,
             log_level=settings.log_level,
-            proxy_headers=False,  # X-Forwarded-For is a client address: never read it
-            server_header=False,
             ssl_certfile=settings.tls_cert,
             ssl_keyfile=settings.tls_key,
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         )
         server = uvicorn.Server(config)
+        tune_interpreter()
         _announce(settings, store.url)
         _exit_on_stop_signals()
         server.run()
@@ -136,6 +145,48 @@ def serve(settings: Settings) -> int:
     finally:
         store.close()  # after the last commit: checkpoints the WAL into the file
     return EXIT_OK if server.started else EXIT_FAILED
+
+
+def server_config(app: Any, **options: Any) -> uvicorn.Config:
+    """The uvicorn settings of the collector (bench/collector.py serves its ceiling with them).
+
+    `app` is any ASGI app (typed Any: uvicorn's own protocol type rejects Starlette's
+    signature); `options` are the remaining uvicorn.Config arguments (host, port, ...).
+    """
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        proxy_headers=False,  # X-Forwarded-For is a client address: never read it
+        server_header=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        **options,
+    )
+
+
+def tune_interpreter() -> None:
+    """Settings of this Python process that suit a collector under load (measured, see below).
+
+    - The cyclic garbage collector runs less often, and never rescans what start-up built.
+      Each request allocates a few dozen short-lived containers (scope, messages, task,
+      future), so with the default threshold it ran every few requests: 12 % of the event
+      loop's time under load. What it would free is almost all freed by reference counting
+      anyway; a young collection still runs every GC_YOUNG_THRESHOLD allocations.
+    - A shorter GIL switch interval. The writer thread gives the GIL up for every call into
+      DuckDB and must get it back from a busy event loop each time, which took up to the
+      default 5 ms; with SWITCH_INTERVAL_S a commit waits less (+9 % requests/s, measured).
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
 
 
 def _exit_on_stop_signals() -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.routing import Route
 
 from candor.schema import EVENT_PATH
-from candor.server import dashboard, maintenance, observability, stats_api
+from candor.server import dashboard, maintenance, observability, openapi, stats_api
 from candor.server.commit import GroupCommitter
 from candor.server.errors import exception_handlers
 from candor.server.ingest import IngestEndpoint
@@ -21,12 +21,33 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from starlette.routing import BaseRoute
+    from starlette.types import Receive, Scope, Send
 
     from candor.server.settings import Settings
     from candor.storage.base import Store
 
 
-def create_app(settings: Settings, store: Store) -> Starlette:
+class Collector(Starlette):
+    """Starlette, except that POST /v1/event goes straight to its endpoint.
+
+    The ingest endpoint is the hot path and answers its own errors, so it skips the error
+    middlewares and the router (measured: 4.4 µs a request through them, 0.7 µs around them,
+    when a whole single-event POST costs the event loop about 35 µs). Every other request,
+    and that path with another method, takes the usual way through the route table below.
+    """
+
+    def __init__(self, ingest: IngestEndpoint, **options: Any) -> None:
+        super().__init__(**options)
+        self._ingest = ingest
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == EVENT_PATH and scope["method"] == "POST":
+            await self._ingest(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def create_app(settings: Settings, store: Store) -> Collector:
     """The collector's ASGI app over an open `store` (which the caller closes).
 
     `app.state` holds `settings`, `store`, `metrics` and the group `committer`.
@@ -36,11 +57,12 @@ def create_app(settings: Settings, store: Store) -> Starlette:
     limiter = (
         RateLimiter(settings.rate_limit, settings.rate_burst) if settings.rate_limit > 0 else None
     )
+    ingest = IngestEndpoint(committer, metrics, limiter)
     routes: list[BaseRoute] = [
-        Route(EVENT_PATH, IngestEndpoint(committer, metrics, limiter), methods=["POST"]),
+        Route(EVENT_PATH, ingest, methods=["POST"]),
         Route("/healthz", observability.healthz, methods=["GET"]),
         Route("/metrics", observability.metrics, methods=["GET"]),
-        Route("/openapi.json", observability.openapi, methods=["GET"]),
+        Route("/openapi.json", openapi.openapi, methods=["GET"]),
         *stats_api.routes(),
         *dashboard.routes(),
     ]
@@ -60,7 +82,9 @@ def create_app(settings: Settings, store: Store) -> Starlette:
             # Requests still waiting were acknowledged to nobody yet: commit them, then stop.
             await committer.stop()
 
-    app = Starlette(routes=routes, exception_handlers=exception_handlers(), lifespan=lifespan)
+    app = Collector(
+        ingest, routes=routes, exception_handlers=exception_handlers(), lifespan=lifespan
+    )
     app.state.settings = settings
     app.state.store = store
     app.state.metrics = metrics

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import weakref
 from typing import TYPE_CHECKING
 
 from candor.server.errors import error_response
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from starlette.responses import Response
 
 SCHEME = "Bearer"
+_GUARDED: weakref.WeakSet[Callable[..., object]] = weakref.WeakSet()  # made by admin_only
 # Answers with data must not be kept by the browser or a proxy: the next reader may lack the token.
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -72,4 +74,13 @@ def admin_only(endpoint: Callable[[Request], Response]) -> Callable[[Request], R
             return unauthorized(request)
         return endpoint(request)
 
+    _GUARDED.add(guarded)
     return guarded
+
+
+def requires_admin(endpoint: object) -> bool:
+    """Whether `endpoint` was made by `admin_only` (the OpenAPI document says so)."""
+    try:
+        return endpoint in _GUARDED
+    except TypeError:  # not weakly referenceable, so never added
+        return False

@@ -16,6 +16,8 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from candor.server.openapi import operation
+
 if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.routing import BaseRoute
@@ -41,6 +43,7 @@ def page() -> str:
     return TEMPLATE.read_text(encoding="utf-8").replace("{{chart_library}}", CHART_LIBRARY)
 
 
+@operation(responses={"200": {"description": "The page", "content": {"text/html": {}}}})
 def index(request: Request) -> HTMLResponse:
     """The dashboard shell; public, because it holds no data."""
     return HTMLResponse(page(), headers=SECURITY_HEADERS)

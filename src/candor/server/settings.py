@@ -27,6 +27,12 @@ DEFAULT_RATE_LIMIT = 20_000.0  # requests per second, sustained
 DEFAULT_RATE_BURST = 40_000
 DEFAULT_COMMIT_WINDOW_MS = 2.0  # about one fsync: long enough to gather, short for latency
 MAX_COMMIT_WINDOW_MS = 1_000.0
+# What the embedded store may keep in memory (DuckDB's memory_limit; "none": DuckDB's own
+# default, 80 % of RAM). The collector's whole process stays under ~200 MB with it (measured
+# on bench/collector.py), and the dashboard's queries over 10 M events still fit: they fail
+# below ~90 MB. Raise it for larger stores; the analytics answer faster with more room.
+DEFAULT_MEMORY_LIMIT = "96MB"
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*([KMGT]i?B|B)$", re.IGNORECASE)
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")  # no "trace": it logs addresses
 ADMIN_TOKEN_BYTES = 24
 
@@ -66,6 +72,7 @@ class Settings:
     admin_token_generated: bool = True  # True: print it once at start, nobody else knows it
     retention: timedelta | None = None  # prune raw events older than this, at start and daily
     commit_window_s: float = DEFAULT_COMMIT_WINDOW_MS / 1000
+    memory_limit: str | None = DEFAULT_MEMORY_LIMIT  # for the store; None: the engine's default
     log_level: str = "info"
 
     @property
@@ -85,7 +92,8 @@ class Settings:
         """Settings from `environ` (CANDOR_* variables), overridden by non-None `flags`.
 
         Flag names are the field names (host, port, store, tls_cert, tls_key, rate_limit,
-        rate_burst, retention, commit_window_ms, log_level). Raises SettingsError.
+        rate_burst, retention, commit_window_ms, memory_limit, log_level). Raises
+        SettingsError.
         """
         unknown = set(flags) - {*cls.__dataclass_fields__, "commit_window_ms"}
         if unknown:
@@ -114,6 +122,11 @@ class Settings:
         tls_cert, tls_key = pick("tls_cert", None) or None, pick("tls_key", None) or None
         if (tls_cert is None) != (tls_key is None):
             raise SettingsError("--tls-cert and --tls-key go together")
+        memory_limit = (pick("memory_limit", DEFAULT_MEMORY_LIMIT) or "").strip()
+        if memory_limit.lower() in _OFF:
+            memory_limit = ""
+        elif _MEMORY.match(memory_limit) is None:
+            raise SettingsError(f"memory limit {memory_limit!r}: use a size like 96MB or 1GB")
         log_level = (pick("log_level", "info") or "info").lower()
         if log_level not in LOG_LEVELS:
             raise SettingsError(f"log level {log_level!r}: one of {', '.join(LOG_LEVELS)}")
@@ -130,5 +143,6 @@ class Settings:
             admin_token_generated=not token,
             retention=parse_duration(pick("retention", "") or ""),
             commit_window_s=window_ms / 1000,
+            memory_limit=memory_limit or None,
             log_level=log_level,
         )

@@ -34,8 +34,23 @@ if TYPE_CHECKING:
     from candor.analytics.filters import TimeRange
 
 PREFIX = "/v1/stats"
+# Every query parameter and what it means: parse_query accepts exactly these, and the
+# OpenAPI document (candor.server.observability) describes them from here.
+PARAMETERS = {
+    "since": "the last N days (7d) or weeks (4w), today (UTC) included; default 30d",
+    "from": "the first UTC day (YYYY-MM-DD) of an explicit range; with `to`",
+    "to": "the last UTC day (YYYY-MM-DD) of an explicit range; with `from`",
+    "cli_version": "only events of this cli_version",
+    "os_arch": "only events of this os_arch",
+    "command": "only events of this command",
+    "interactive": "true: interactive runs only; false: scripts and CI only",
+}
 RANGE_PARAMETERS = ("since", "from", "to")
 FILTER_PARAMETERS = ("cli_version", "os_arch", "command", "interactive")
+SECTIONS_PARAMETER = (
+    "sections",
+    f"a comma-separated subset of {', '.join(queries.SECTIONS)} (default: all)",
+)
 MAX_PARAMETER_LENGTH = 64  # longer than any valid filter value; refuses junk early
 
 
@@ -88,6 +103,21 @@ def _endpoint(
     return endpoint
 
 
+class StatsRoute(Route):
+    """A GET /v1/stats route, and what the OpenAPI document says about it."""
+
+    def __init__(
+        self,
+        path: str,
+        compute: Callable[[Request, TimeRange, Filters], object],
+        answers: Callable[..., object],
+        extra: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(path, _endpoint(compute, extra), methods=["GET"])
+        self.answers = answers  # the query function: its docstring and return type
+        self.parameters = (*RANGE_PARAMETERS, *FILTER_PARAMETERS, *extra)
+
+
 def _section(name: str) -> Callable[[Request, TimeRange, Filters], object]:
     function = getattr(queries, name)
     return lambda request, time_range, filters: function(
@@ -111,11 +141,13 @@ def _dimensions(request: Request, time_range: TimeRange, filters: Filters) -> ob
 def routes() -> list[BaseRoute]:
     """`/v1/stats/<section>` for each section, `/dimensions` and `/summary` (all sections)."""
     table: list[BaseRoute] = [
-        Route(f"{PREFIX}/{name}", _endpoint(_section(name)), methods=["GET"])
+        StatsRoute(f"{PREFIX}/{name}", _section(name), getattr(queries, name))
         for name in queries.SECTIONS
     ]
-    table.append(Route(f"{PREFIX}/dimensions", _endpoint(_dimensions), methods=["GET"]))
-    table.append(Route(f"{PREFIX}/summary", _endpoint(_summary, ("sections",)), methods=["GET"]))
+    table.append(StatsRoute(f"{PREFIX}/dimensions", _dimensions, queries.dimensions))
+    table.append(
+        StatsRoute(f"{PREFIX}/summary", _summary, queries.summary, (SECTIONS_PARAMETER[0],))
+    )
     return table
 
 

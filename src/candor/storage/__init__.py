@@ -31,10 +31,12 @@ def scheme_of(url: str) -> str:
     return head.lower()
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, *, memory_limit: str | None = None) -> Store:
     """Open the store `url` names: a path or `duckdb:///path` → DuckDB.
 
-    Raises StoreError with a one-line reason (unknown scheme, missing library, file locked).
+    `memory_limit` (e.g. "96MB") caps what an embedded store keeps in memory; None leaves the
+    engine's default. Raises StoreError with a one-line reason (unknown scheme, missing
+    library, file locked, a limit the engine refuses).
     """
     scheme = scheme_of(url)
     target = STORES.get(scheme)
@@ -50,7 +52,7 @@ def open_store(url: str) -> Store:
         raise StoreError(
             f"the {scheme} store needs {error.name!r}: pip install 'candor[server]'"
         ) from None
-    store: Store = getattr(module, class_name)(url)
+    store: Store = getattr(module, class_name)(url, memory_limit=memory_limit)
     return store
 
 

@@ -45,12 +45,14 @@ class Submission:
     def __init__(
         self,
         events: Sequence[Row],
-        received_at: datetime,
+        received_at: datetime | None,
         answer: bytes,
         key: str | None = None,
     ) -> None:
         self.events = events
-        self.received_at = received_at  # UTC, when the collector received the request
+        # UTC. None (the collector's case): the store stamps the commit's time, which it keeps
+        # strictly increasing from one commit to the next, so `received_at` orders commits.
+        self.received_at = received_at
         self.answer = answer
         self.key = key
 
@@ -86,6 +88,15 @@ class Store(Protocol):
         A submission whose key was committed within `IDEMPOTENCY_WINDOW` before `now` (or
         earlier in the same call) stores nothing and gets the remembered answer back. Returns
         one outcome per submission, in order; raises StoreError with nothing stored.
+        """
+        ...
+
+    def fold_rollups(self, *, force: bool = False) -> int:
+        """Bring the rollups up to date with the committed events; returns the events folded.
+
+        Commits leave that work for later so they stay short: call this between commits (it
+        folds only when enough is pending or enough time has passed, unless `force`). Queries
+        that read a rollup, `prune` and `close` fold first on their own, so answers are exact.
         """
         ...
 

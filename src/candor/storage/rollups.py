@@ -1,7 +1,12 @@
-"""Pre-aggregated tables the analytics read, kept up to date in the same transaction as the insert.
+"""Pre-aggregated tables the analytics read, folded in from the events behind a watermark.
 
-The store calls `create(con)` when it opens a database and `update(con, relation)` inside each
-commit, where `relation` names a table or view holding exactly the rows just inserted.
+The store calls `create(con)` when it opens a database, and `fold(con, after)` to fold every
+event received after the watermark `after` into the rollups: at most about once a second while
+the collector ingests, before any query that reads a rollup, at close and at the next open
+(after a crash). `fold` records the new watermark in `rollup_state.folded_through` in the same
+transaction as the rows it adds, so the rollups count every event up to the watermark exactly
+once, whatever was interrupted. `update(con, relation)` folds an explicit set of rows (the
+store's path for rows received before the watermark).
 
 Why these tables (measured on 10 M synthetic events, 193 k installations, 90 days, 2 cores):
 exact distinct-installation counts over the raw events take 0.3–0.5 s a query, and a rollup
@@ -16,7 +21,9 @@ distinct count: 12–30 ms on an idle machine for the same questions.
 - `rollup_daily_usage`: per UTC day × installation × command × cli_version × os_arch ×
   is_interactive, the number of events and failures; `is_new` marks the installation's first day.
 - `rollup_daily_errors`: the same grain plus error_code, failures only.
-- `rollup_state`: the layout version (a mismatch rebuilds everything) and compaction state.
+- `rollup_state`: the layout version (a mismatch rebuilds everything), compaction state and
+  the watermark: every event received at or before `folded_through` is in the rollups, none
+  after it.
 
 These tables hold per-installation activity: they exist only to count exactly, the analytics
 never return a row of them, and `prune` applies the same retention as to the raw events.
@@ -34,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import datetime as dt
 
-LAYOUT_VERSION = 1  # bump when a table below changes: open() then rebuilds from events
+LAYOUT_VERSION = 2  # bump when a table below changes: open() then rebuilds from events
 # Appended rollup rows before the days touched are re-aggregated: large enough that a commit
 # rarely pays for it, small enough that the duplicate rows stay a small share of the table.
 COMPACT_AFTER_ROWS = 200_000
@@ -44,7 +51,8 @@ DIMENSIONS = "command, cli_version, os_arch, is_interactive"
 
 DDL = f"""
 CREATE TABLE IF NOT EXISTS rollup_state (
-  layout INTEGER NOT NULL, pending_rows BIGINT NOT NULL, dirty_from DATE
+  layout INTEGER NOT NULL, pending_rows BIGINT NOT NULL, dirty_from DATE,
+  folded_through TIMESTAMP
 );
 CREATE TABLE IF NOT EXISTS rollup_installations (
   iid INTEGER NOT NULL, installation_id UUID NOT NULL, first_seen TIMESTAMP NOT NULL
@@ -59,7 +67,7 @@ CREATE TABLE IF NOT EXISTS rollup_daily_errors (
   cli_version VARCHAR NOT NULL, os_arch VARCHAR NOT NULL, is_interactive BOOLEAN NOT NULL,
   error_code VARCHAR NOT NULL, events INTEGER NOT NULL
 );
-INSERT INTO rollup_state SELECT {LAYOUT_VERSION}, 0, NULL
+INSERT INTO rollup_state SELECT {LAYOUT_VERSION}, 0, NULL, NULL
   WHERE NOT EXISTS (SELECT 1 FROM rollup_state);
 """
 
@@ -100,7 +108,8 @@ SELECT (row_number() OVER (ORDER BY first_seen, installation_id))::INTEGER, inst
 FROM (SELECT installation_id, min(received_at) AS first_seen FROM events GROUP BY 1);
 INSERT INTO rollup_daily_usage SELECT * FROM ({_usage_select("events")}) ORDER BY day, iid;
 INSERT INTO rollup_daily_errors SELECT * FROM ({_errors_select("events")}) ORDER BY day, iid;
-UPDATE rollup_state SET pending_rows = 0, dirty_from = NULL;
+UPDATE rollup_state SET pending_rows = 0, dirty_from = NULL,
+  folded_through = (SELECT max(received_at) FROM events);
 """
 
 
@@ -156,6 +165,34 @@ WHERE NOT EXISTS (
     ).fetchall()
     if pending >= compact_after and dirty_from is not None:
         compact(con, dirty_from)
+
+
+def watermark(con: Any) -> dt.datetime | None:
+    """The newest received_at already folded in (None: nothing is, every event is pending)."""
+    rows = con.execute("SELECT max(folded_through) FROM rollup_state").fetchall()
+    folded_through: dt.datetime | None = rows[0][0]
+    return folded_through
+
+
+def fold(con: Any, after: dt.datetime | None) -> tuple[int, dt.datetime | None]:
+    """Fold the events received after `after` (every event when None) into the rollups.
+
+    Run it inside the caller's transaction, with no other writer: it records the newest
+    received_at folded as the new watermark, so the rollups and the watermark move together.
+    Returns (events folded, the new watermark).
+    """
+    pending = "events" if after is None else f"events WHERE received_at > {_timestamp(after)}"
+    ((count, newest),) = con.execute(f"SELECT count(*), max(received_at) FROM {pending}").fetchall()
+    if not count:
+        return 0, after
+    update(con, f"(SELECT * FROM {pending})")
+    con.execute("UPDATE rollup_state SET folded_through = $1", [newest]).fetchall()
+    return int(count), newest
+
+
+def _timestamp(moment: dt.datetime) -> str:
+    """A TIMESTAMP literal (naive UTC, microseconds): exact, and no parameter to thread through."""
+    return f"TIMESTAMP '{moment.isoformat(sep=' ', timespec='microseconds')}'"
 
 
 def compact(con: Any, since: dt.date) -> None:
