@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
+
+    from candor.storage.base import Store
 
 # Variables that would change what telemetry does, or where traffic goes, if the developer's
 # or CI's own environment leaked into a test.
@@ -61,3 +64,15 @@ def unused_port() -> int:
 def free_port() -> int:
     """A free loopback port (bind 127.0.0.1 only)."""
     return unused_port()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """An empty DuckDB store (the default embedded one) in tmp_path, closed after the test."""
+    from candor.storage import open_store  # the server extra: loaded only by tests that use it
+
+    opened = open_store(str(tmp_path / "events.duckdb"))
+    try:
+        yield opened
+    finally:
+        opened.close()

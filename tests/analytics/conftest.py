@@ -6,24 +6,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from candor.storage import open_store
 from tests.support.dataset import load_known
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-    from pathlib import Path
-
     from candor.storage.base import Store
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    """An empty DuckDB store in tmp_path, closed after the test."""
-    opened = open_store(str(tmp_path / "events.duckdb"))
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 @pytest.fixture

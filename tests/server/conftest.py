@@ -9,25 +9,13 @@ from starlette.testclient import TestClient
 
 from candor.server.app import create_app
 from candor.server.settings import Settings
-from candor.storage import open_store
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from pathlib import Path
 
     from candor.storage.base import Store
 
 TEST_TOKEN = "test-admin-token"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    """An open DuckDB store in tmp_path, closed after the test."""
-    opened = open_store(str(tmp_path / "events.duckdb"))
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 @pytest.fixture
