@@ -10,15 +10,14 @@ import pytest
 
 from candor.client import Telemetry
 from candor.integrations.argparse import instrument
-from candor.schema import FIELD_NAMES, validate_event
 from candor.testing import capture_events
 from tests.integrations.apps import APP_NAME, make_argparse_app, plain_main
+from tests.integrations.checks import Expected, assert_recorded
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-Expected = tuple[str, str | None] | None  # (command, error_code), or None: nothing recorded
 Outcome = tuple[object, str, str]  # (exit status or exception, stdout, stderr)
 
 
@@ -53,18 +52,6 @@ def run_both(
     with capture_events(telemetry) as events:
         instrumented = outcome(capsys, lambda: main(argv))
     return plain, instrumented, events
-
-
-def assert_recorded(events: list[dict[str, object]], expected: Expected) -> None:
-    """One valid nine-key event with the expected command and error code, or none."""
-    if expected is None:
-        assert events == []
-        return
-    assert len(events) == 1, events
-    event = events[0]
-    assert tuple(event) == FIELD_NAMES
-    assert validate_event(event) == []
-    assert (event["command"], event["error_code"]) == expected
 
 
 CASES: list[tuple[list[str], Expected]] = [

@@ -11,14 +11,12 @@ from click.testing import CliRunner, Result
 
 from candor.client import Telemetry
 from candor.integrations.click import instrument
-from candor.schema import FIELD_NAMES, validate_event
 from candor.testing import capture_events
 from tests.integrations.apps import APP_NAME, make_click_app
+from tests.integrations.checks import Expected, assert_recorded
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-Expected = tuple[str, str | None] | None  # (command, error_code), or None: nothing recorded
 
 
 def run_both(
@@ -47,20 +45,6 @@ def assert_same_behaviour(plain: Result, instrumented: Result) -> None:
     assert without_telemetry_entry(instrumented.stderr) == plain.stderr
     assert type(instrumented.exception) is type(plain.exception)
     assert str(instrumented.exception) == str(plain.exception)
-
-
-def assert_recorded(events: list[dict[str, object]], expected: Expected) -> None:
-    """One valid nine-key event with the expected command and error code, or none."""
-    if expected is None:
-        assert events == []
-        return
-    assert len(events) == 1, events
-    event = events[0]
-    assert tuple(event) == FIELD_NAMES
-    assert validate_event(event) == []
-    command, error_code = expected
-    assert (event["command"], event["error_code"]) == (command, error_code)
-    assert event["status"] == ("success" if error_code is None else "failure")
 
 
 CASES: list[tuple[list[str], Expected]] = [
