@@ -26,7 +26,7 @@ def test_environment_then_flags() -> None:
         "CANDOR_ADMIN_TOKEN": "tok",
         "CANDOR_RETENTION": "400d",
         "CANDOR_RATE_LIMIT": "7.5",
-        "CANDOR_COMMIT_WINDOW_MS": "0",
+        "CANDOR_COMMIT_WINDOW_MS": "5",
     }
     settings = Settings.from_environ(environ, port=9100, host="::1")
     assert settings.port == 9100
@@ -34,7 +34,7 @@ def test_environment_then_flags() -> None:
     assert (settings.admin_token, settings.admin_token_generated) == ("tok", False)
     assert settings.retention == timedelta(days=400)
     assert settings.rate_limit == 7.5
-    assert settings.commit_window_s == 0
+    assert settings.commit_window_s == 0.005
     assert settings.base_url == "http://[::1]:9100"
 
 

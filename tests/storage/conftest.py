@@ -1,4 +1,5 @@
-"""Every store backend in STORES, each skipped when its library is not installed."""
+"""Every store backend in STORES, each skipped when its library is not installed; each opened
+both in the test's process and in a process of its own, as `candor serve` opens it."""
 
 from __future__ import annotations
 
@@ -31,10 +32,16 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return URLS[scheme].format(tmp=tmp_path)
 
 
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
+@pytest.fixture(params=["in-process", "store-process"])
+def store(request: pytest.FixtureRequest, store_url: str) -> Iterator[Store]:
     """An open store of each backend, closed after the test."""
-    opened = open_store(store_url)
+    opened: Store
+    if request.param == "in-process":
+        opened = open_store(store_url)
+    else:
+        from candor.server.store_process import StoreProcess
+
+        opened = StoreProcess(store_url)
     try:
         yield opened
     finally:

@@ -74,10 +74,29 @@ class Collector:
         return self.process.wait(timeout=timeout)
 
     def kill(self) -> int:
-        """SIGKILL: no chance to flush anything; the exit status."""
+        """SIGKILL: no chance to flush anything; the exit status.
+
+        Returns once the store process has died too (the kernel kills it with the collector),
+        so that the store's file can be opened at once.
+        """
+        children = self.children()
         if self.running:
             self.process.kill()
-        return self.process.wait(timeout=STOP_TIMEOUT_S)
+        status = self.process.wait(timeout=STOP_TIMEOUT_S)
+        for pid in children:
+            wait_gone(pid)
+        return status
+
+    def children(self) -> list[int]:
+        """The pids of the collector's child processes (its store process)."""
+        pid = self.process.pid
+        found: list[int] = []
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                found += [int(child) for child in (task / "children").read_text().split()]
+            except OSError:
+                pass  # the thread or the process has ended
+        return found
 
     def log_text(self) -> str:
         """Everything the process wrote on stdout and stderr so far."""
@@ -92,6 +111,20 @@ class Collector:
         assert not self.running, "DuckDB allows one process per file: stop the collector first"
         with duckdb.connect(str(self.store_path), read_only=True) as con:
             return con.execute(sql, list(params)).fetchall()
+
+
+def wait_gone(pid: int, timeout: float = STOP_TIMEOUT_S) -> None:
+    """Wait until process `pid` has exited (a zombie counts as exited: it holds no files)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return
+        if "\nState:\tZ" in status:
+            return
+        time.sleep(POLL_INTERVAL_S)  # polling interval, not synchronisation
+    raise AssertionError(f"process {pid} still runs after {timeout:g} s")
 
 
 def start_collector(

@@ -1,8 +1,9 @@
 """`candor serve`: run the collector (POST /v1/event, health, metrics) on uvicorn.
 
-One process, because the embedded store allows one writer; uvloop and httptools for speed;
-no access log and no proxy headers, so no client address is read beyond the socket's own
-(used by the in-memory rate limiter) or written anywhere.
+Two processes: the event loop (uvicorn with uvloop and httptools) and the store's own
+process, its single writer (candor.server.store_process), so that commits never compete with
+requests for the interpreter lock. No access log and no proxy headers, so no client address
+is read beyond the socket's own (used by the in-memory rate limiter) or written anywhere.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--commit-window-ms",
         type=float,
         metavar="MS",
-        help=f"how long a group commit gathers requests (default {DEFAULT_COMMIT_WINDOW_MS:g})",
+        help="how long an idle collector waits for more requests before a commit "
+        f"(default {DEFAULT_COMMIT_WINDOW_MS:g}: requests arriving during a commit join the next)",
     )
     parser.add_argument(
         "--memory-limit",
@@ -118,11 +120,17 @@ def serve(settings: Settings) -> int:
 
     from candor.server import logs
     from candor.server.app import create_app
-    from candor.storage import StoreError, open_store
+    from candor.server.store_process import StoreProcess
+    from candor.storage import StoreError
 
     logs.configure(settings.log_level)
     try:
-        store = open_store(settings.store, memory_limit=settings.memory_limit)
+        store = StoreProcess(
+            settings.store,
+            memory_limit=settings.memory_limit,
+            window_s=settings.commit_window_s,
+            log_level=settings.log_level,
+        )
     except StoreError as error:
         print(f"candor serve: {error}", file=sys.stderr)
         return EXIT_FAILED

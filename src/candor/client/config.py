@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-from candor.client._fs import PRIVATE_DIR_MODE, atomic_write, file_lock, read_small
+from candor.client._fs import PRIVATE_DIR_MODE, atomic_write, file_lock, parse_json, read_small
 
 TYPE_CHECKING = False  # the typing module would cost the host CLI an import
 if TYPE_CHECKING:
@@ -132,8 +132,6 @@ class ConfigFile:
         Raises CorruptConfigError when the file is not a JSON object, ConfigError when it
         cannot be read at all.
         """
-        import json
-
         try:
             raw = read_small(self.path, MAX_CONFIG_BYTES)
         except FileNotFoundError:
@@ -143,7 +141,7 @@ class ConfigFile:
         if len(raw) > MAX_CONFIG_BYTES:
             raise _corrupt(f"{self.path}: larger than {MAX_CONFIG_BYTES} bytes")
         try:
-            data = json.loads(raw.decode("utf-8"))
+            data = parse_json(raw.decode("utf-8"))  # json's result, without its import
         except ValueError as error:  # JSONDecodeError and UnicodeDecodeError alike
             raise _corrupt(f"{self.path}: not valid JSON ({error})") from error
         if not isinstance(data, dict):

@@ -4,7 +4,8 @@ Called by the CLI after it spooled an event, once `Spool.sender_wanted()` has sa
 should start: a run during a backoff or while a sender runs does not even load this module.
 When there is nothing to do (empty spool, backoff pending, a sender already running) this is
 one `stat`, a small read and perhaps one `flock`: a few microseconds. Otherwise it spawns
-`python -m candor.client.sender` in its own session, stdio on /dev/null, and returns at once:
+`python -m candor.client.sender` in its own session, stdio on /dev/null, niced (it must not
+slow the user's next command), and returns at once:
 the CLI never waits for it (the sender is re-parented to init, which reaps it, when the CLI
 exits).
 
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 SENDER_MODULE = "candor.client.sender"
+# The sender's niceness: it never competes for the CPU with the user's next command (or the
+# rest of this one), yet still gets a tenth of a busy core, so a loaded machine delays a
+# delivery by a second or so instead of starving it into its hard deadline (SCHED_IDLE would).
+SENDER_NICENESS = 10
 
 # pidfds of senders this process started and has not reaped: a long-lived host that records
 # many times reaps them on its next call instead of keeping a zombie per spawn until it exits.
@@ -62,9 +67,23 @@ def start_sender_if_needed(directory: str, endpoint: str, environ: Mapping[str, 
             return  # a sender is running; it loops until the spool is empty
         fd = lock.fileno()
         os.set_inheritable(fd, True)
-        _track(_spawn_detached(sender_argv(directory, endpoint, fd), dict(environ), fd))
+        pid = _spawn_detached(sender_argv(directory, endpoint, fd), dict(environ), fd)
+        _lower_priority(pid)
+        _track(pid)
         # Leaving the block closes the CLI's copy of the descriptor; the child's copy keeps
         # the lock until the sender exits.
+
+
+def _lower_priority(pid: int) -> None:
+    # Set from here, one syscall: posix_spawn cannot renice its child, and the sender doing it
+    # itself would come after its interpreter's start-up, the busiest part of its run. The
+    # microseconds it runs at the normal priority before this are an exec, nothing more.
+    setpriority = getattr(os, "setpriority", None)  # POSIX
+    if setpriority is not None:
+        try:  # noqa: SIM105 - contextlib would cost the host CLI an import
+            setpriority(os.PRIO_PROCESS, pid, SENDER_NICENESS)
+        except OSError:  # already exited (nothing to deliver), or a system that refuses
+            pass
 
 
 def _track(pid: int) -> None:

@@ -25,15 +25,16 @@ state file; that count is shown by `telemetry status` and never sent anywhere.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
 from candor.client._fs import (
     PRIVATE_FILE_MODE,
     atomic_write,
+    compact_json,
     ensure_private_dir,
     file_lock,
+    parse_json,
     read_small,
 )
 
@@ -99,9 +100,8 @@ def checksum(data: bytes) -> int:
 
 def encode_record(event: dict[str, object]) -> bytes:
     """Serialise `event` as one checksummed spool line with a fresh random id."""
-    body = f"{os.urandom(RECORD_ID_BYTES).hex()} ".encode() + json.dumps(
-        event, separators=(",", ":"), ensure_ascii=True
-    ).encode("ascii")
+    # compact_json: json.dumps's exact text, ASCII only (non-ASCII is escaped).
+    body = f"{os.urandom(RECORD_ID_BYTES).hex()} {compact_json(event)}".encode("ascii")
     return b"%08x %s\n" % (checksum(body), body)
 
 
@@ -148,7 +148,7 @@ def read_state(path: str) -> dict[str, object]:
     """The state file's content over the defaults; a missing or damaged file gives defaults."""
     state = default_state()
     try:
-        loaded = json.loads(read_small(path, MAX_STATE_BYTES))
+        loaded = parse_json(read_small(path, MAX_STATE_BYTES))
     except (OSError, ValueError):  # a larger file is cut short, so it is not JSON either
         return state
     if isinstance(loaded, dict):
@@ -206,6 +206,8 @@ class SpoolTransaction:
 
     def save_state(self) -> None:
         """Write `state` atomically."""
+        import json  # the sender and the rare trim only: a CLI run that appends never writes it
+
         text = json.dumps(self.state, separators=(",", ":"))
         atomic_write(self.spool.state_path, text.encode() + b"\n")
 

@@ -12,10 +12,12 @@ from starlette.routing import Route
 from candor.schema import EVENT_PATH
 from candor.server import dashboard, maintenance, observability, openapi, stats_api
 from candor.server.commit import GroupCommitter
+from candor.server.commit_stream import StreamCommitter
 from candor.server.errors import exception_handlers
 from candor.server.ingest import IngestEndpoint
 from candor.server.metrics import Metrics
 from candor.server.ratelimit import RateLimiter
+from candor.server.store_process import StoreProcess
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -53,7 +55,13 @@ def create_app(settings: Settings, store: Store) -> Collector:
     `app.state` holds `settings`, `store`, `metrics` and the group `committer`.
     """
     metrics = Metrics()
-    committer = GroupCommitter(store, metrics, window_s=settings.commit_window_s)
+    # A store in its own process takes commits over its stream (candor serve); a store in
+    # this process, through a writer thread.
+    committer: GroupCommitter | StreamCommitter = (
+        StreamCommitter(store.commit_stream, metrics)
+        if isinstance(store, StoreProcess)
+        else GroupCommitter(store, metrics, window_s=settings.commit_window_s)
+    )
     limiter = (
         RateLimiter(settings.rate_limit, settings.rate_burst) if settings.rate_limit > 0 else None
     )

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from candor.server.errors import Unavailable
 from candor.storage.base import StoreError
+from candor.storage.plan import MAX_COMMIT_EVENTS
 
 if TYPE_CHECKING:
     from candor.server.metrics import Metrics
@@ -34,9 +35,6 @@ if TYPE_CHECKING:
 
     Waiting = list[tuple[Submission, asyncio.Future[Outcome]]]
 
-# Events in one transaction at most: bounds the memory and latency of one commit (100
-# requests of 500 events); what is left waits for the next commit, which starts at once.
-MAX_COMMIT_EVENTS = 50_000
 
 log = logging.getLogger("candor.commit")
 

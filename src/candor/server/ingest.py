@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from starlette.types import Message, Receive, Scope, Send
 
     from candor.server.commit import GroupCommitter
+    from candor.server.commit_stream import StreamCommitter
     from candor.server.metrics import Metrics
     from candor.server.ratelimit import RateLimiter
 
@@ -54,7 +55,10 @@ class IngestEndpoint:
     """The ASGI app behind `POST /v1/event` (mounted by create_app)."""
 
     def __init__(
-        self, committer: GroupCommitter, metrics: Metrics, limiter: RateLimiter | None
+        self,
+        committer: GroupCommitter | StreamCommitter,
+        metrics: Metrics,
+        limiter: RateLimiter | None,
     ) -> None:
         self._committer = committer
         self._metrics = metrics

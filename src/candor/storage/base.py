@@ -7,6 +7,7 @@ writer; the analytics read through the same object (`query`), from any thread.
 Error tree::
 
     StoreError          the store cannot be opened, reached or written (the server answers 503)
+    └── StoreLocked     another process holds the store's file (a running collector?)
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ Row = tuple[Any, ...]
 
 class StoreError(Exception):
     """The store cannot be opened, reached or written; the message is one readable line."""
+
+
+class StoreLocked(StoreError):
+    """Another process has the store's file open for writing; it may let go (a restart)."""
 
 
 class Submission:

@@ -38,6 +38,7 @@ from candor.storage.base import (
     IDEMPOTENCY_KEY_PATTERN,
     IDEMPOTENCY_WINDOW,
     StoreError,
+    StoreLocked,
     naive_utc,
     utc_now,
 )
@@ -112,7 +113,8 @@ class DuckDBStore:
         try:
             self._con = duckdb.connect(path)
         except duckdb.Error as error:
-            raise StoreError(_open_problem(path, error)) from None
+            problem = _open_problem(path, error)
+            raise (StoreLocked if _is_lock_conflict(error) else StoreError)(problem) from None
         try:
             for name, value in ALLOCATOR_SETTINGS.items():
                 self._con.execute(f"SET {name} = $1", [value])
@@ -454,9 +456,12 @@ def _first_line(error: BaseException) -> str:
     return lines[0] if lines else type(error).__name__
 
 
+def _is_lock_conflict(error: duckdb.Error) -> bool:
+    return "lock" in str(error).lower()
+
+
 def _open_problem(path: str, error: duckdb.Error) -> str:
-    text = str(error)
-    if "lock" in text.lower():
+    if _is_lock_conflict(error):
         return (
             f"the store {path} is open in another process (a running collector?): "
             "stop it, or read through its API"

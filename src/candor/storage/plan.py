@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 
     from candor.storage.base import Submission
 
+# Events in one transaction at most: bounds the memory and latency of one commit (100
+# requests of 500 events); what is left waits for the next commit, which starts at once.
+MAX_COMMIT_EVENTS = 50_000
+
 # One row of the events table: the event's values in FIELD_NAMES order, then received_at.
 StoredRow = tuple[Any, ...]
 

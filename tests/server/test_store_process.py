@@ -1,0 +1,117 @@
+"""`candor serve` runs its store in a process of its own: how that process lives and dies."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from tests.conftest import unused_port
+from tests.support.collector import CANDOR, start_collector, wait_gone
+from tests.support.load import make_event
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def cmdline(pid: int) -> str:
+    with open(f"/proc/{pid}/cmdline", "rb") as file:
+        return file.read().replace(b"\0", b" ").decode()
+
+
+def loaded_libraries(pid: int) -> str:
+    with open(f"/proc/{pid}/maps") as file:
+        return file.read()
+
+
+def test_the_store_has_its_own_process_and_the_collector_never_loads_the_engine(
+    tmp_path: Path,
+) -> None:
+    collector = start_collector(tmp_path)
+    try:
+        (child,) = collector.children()
+        assert "candor.server.writer_process" in cmdline(child)
+        assert "_duckdb" in loaded_libraries(child)
+        assert "_duckdb" not in loaded_libraries(collector.process.pid)
+        answer = httpx.post(collector.event_url, json=make_event())
+        assert answer.status_code == 202
+    finally:
+        assert collector.stop() == 0
+    wait_gone(child, timeout=5)
+    assert collector.store_rows("SELECT count(*) FROM events") == [(1,)]
+
+
+def test_the_store_process_dies_with_a_killed_collector_and_a_restart_reopens_the_store(
+    tmp_path: Path,
+) -> None:
+    first = start_collector(tmp_path, name="first")
+    (child,) = first.children()
+    assert httpx.post(first.event_url, json=make_event()).status_code == 202
+    os.kill(first.process.pid, signal.SIGKILL)
+    first.process.wait(timeout=30)
+    wait_gone(child, timeout=10)  # killed by the kernel with its parent (PR_SET_PDEATHSIG)
+    second = start_collector(tmp_path, name="second")
+    try:
+        assert httpx.post(second.event_url, json=make_event()).status_code == 202
+    finally:
+        assert second.stop() == 0
+    assert second.store_rows("SELECT count(*) FROM events") == [(2,)]
+
+
+def test_a_second_collector_on_the_same_store_says_why_it_cannot_start(tmp_path: Path) -> None:
+    first = start_collector(tmp_path)
+    try:
+        second = subprocess.run(
+            [CANDOR, "serve", "--port", str(unused_port()), "--store", str(first.store_path)],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            cwd=tmp_path,
+        )
+        assert second.returncode == 1
+        assert "is open in another process" in second.stderr
+        assert "Traceback" not in second.stderr
+        assert httpx.post(first.event_url, json=make_event()).status_code == 202
+    finally:
+        assert first.stop() == 0
+
+
+def test_without_its_store_process_the_collector_answers_503_and_keeps_serving(
+    tmp_path: Path,
+) -> None:
+    collector = start_collector(tmp_path)
+    try:
+        (child,) = collector.children()
+        os.kill(child, signal.SIGKILL)
+        wait_gone(child, timeout=10)
+        for _ in range(3):
+            answer = httpx.post(collector.event_url, json=make_event())
+            assert answer.status_code == 503
+            assert answer.json()["error"] == "unavailable"
+        health = httpx.get(f"{collector.url}/healthz")
+        assert health.status_code == 503
+        assert collector.running
+    finally:
+        collector.stop()
+    assert "Traceback" not in collector.log_text()
+
+
+def test_ctrl_c_to_the_process_group_stops_both_gracefully(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C reaches the store process too: it must wait for the collector."""
+    collector = start_collector(tmp_path)
+    (child,) = collector.children()
+    accepted = sum(
+        httpx.post(collector.event_url, json=make_event()).status_code == 202 for _ in range(20)
+    )
+    os.kill(child, signal.SIGINT)  # as the terminal would, to both
+    collector.process.send_signal(signal.SIGINT)
+    assert collector.process.wait(timeout=60) == 0
+    wait_gone(child, timeout=10)
+    assert collector.store_rows("SELECT count(*) FROM events") == [(accepted,)]
+    assert "Traceback" not in collector.log_text()
