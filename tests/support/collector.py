@@ -14,6 +14,7 @@ It runs `.venv/bin/candor serve --port <free> --store <tmp>/events.duckdb` with 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -92,10 +93,8 @@ class Collector:
         pid = self.process.pid
         found: list[int] = []
         for task in Path(f"/proc/{pid}/task").glob("*"):
-            try:
+            with contextlib.suppress(OSError):  # the thread or the process has ended
                 found += [int(child) for child in (task / "children").read_text().split()]
-            except OSError:
-                pass  # the thread or the process has ended
         return found
 
     def log_text(self) -> str:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from candor.server.errors import Unavailable
 from candor.storage.base import StoreError
-from candor.storage.plan import MAX_COMMIT_EVENTS
+from candor.storage.plan import first_group_size
 
 if TYPE_CHECKING:
     from candor.server.metrics import Metrics
@@ -128,12 +128,8 @@ class GroupCommitter:
                 closing = True
             else:
                 waiting.append(item)
-        events = 0
-        for count, (submission, _) in enumerate(waiting):
-            events += len(submission.events)
-            if events > MAX_COMMIT_EVENTS and count > 0:
-                return waiting[:count], waiting[count:], closing
-        return waiting, [], closing
+        size = first_group_size([len(submission.events) for submission, _ in waiting])
+        return waiting[:size], waiting[size:], closing
 
     def _write(self, group: Waiting) -> None:
         """Commit the group, have the loop answer it, then fold the rollups if due."""

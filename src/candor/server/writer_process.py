@@ -27,6 +27,7 @@ keeps every commit it acknowledged.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -48,7 +49,7 @@ from candor.server.writer_wire import (
     reply_frame,
 )
 from candor.storage.base import StoreError, StoreLocked, Submission
-from candor.storage.plan import MAX_COMMIT_EVENTS
+from candor.storage.plan import first_group_size
 
 if TYPE_CHECKING:
     from candor.storage.base import Store
@@ -108,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         commit_forever(stream, store, args.window_ms / 1000)
     finally:
         # The collector closed the stream: it is stopping (it calls close next) or it died.
+        with contextlib.suppress(OSError):
+            stream.shutdown(socket.SHUT_WR)  # it reads our replies until this end of stream
         closed.wait(timeout=CLOSE_WAIT_S)
         store.close()
     return 0
@@ -151,12 +154,8 @@ def _commit(store: Store, group: list[Submission]) -> Reply:
 
 def _split(waiting: list[Submission]) -> tuple[list[Submission], list[Submission]]:
     """The first group of at most MAX_COMMIT_EVENTS events (one submission at least), the rest."""
-    events = 0
-    for count, submission in enumerate(waiting):
-        events += len(submission.events)
-        if events > MAX_COMMIT_EVENTS and count > 0:
-            return waiting[:count], waiting[count:]
-    return waiting, []
+    size = first_group_size([len(submission.events) for submission in waiting])
+    return waiting[:size], waiting[size:]
 
 
 class _FrameReader:
@@ -215,7 +214,8 @@ def _serve_calls(
             store.close()
             connection.send(("ok", None))
             # Ends the commit loop if the stream is still open; main() then exits.
-            stream.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                stream.shutdown(socket.SHUT_RDWR)
             return
         connection.send(_call(store, method, args, kwargs))
 

@@ -23,6 +23,18 @@ if TYPE_CHECKING:
 # requests of 500 events); what is left waits for the next commit, which starts at once.
 MAX_COMMIT_EVENTS = 50_000
 
+
+def first_group_size(event_counts: Sequence[int]) -> int:
+    """How many of the waiting submissions (their event counts, oldest first) one commit takes:
+    as many as fit in MAX_COMMIT_EVENTS, and always at least one."""
+    events = 0
+    for taken, size in enumerate(event_counts):
+        events += size
+        if events > MAX_COMMIT_EVENTS and taken > 0:
+            return taken
+    return len(event_counts)
+
+
 # One row of the events table: the event's values in FIELD_NAMES order, then received_at.
 StoredRow = tuple[Any, ...]
 
