@@ -35,6 +35,11 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # for tests.support.load, the valid event the tests post
+
+from tests.support.load import make_event  # noqa: E402
+
 BIN = Path(sys.executable).parent
 READY_TIMEOUT_S = 60.0
 BATCH = 500
@@ -89,20 +94,6 @@ server.run()
 SINGLE_RATIO_TARGET = 0.60
 BATCH_EVENTS_TARGET = 100_000
 RSS_TARGET_MB = 200
-
-
-def event() -> dict[str, object]:
-    return {
-        "event_version": "1.0",
-        "installation_id": str(uuid.uuid4()),
-        "cli_version": "0.2.1",
-        "command": "build",
-        "os_arch": "linux-x86_64",
-        "duration_ms": 850,
-        "status": "success",
-        "error_code": None,
-        "is_interactive": False,
-    }
 
 
 def verdict(met: bool) -> str:
@@ -214,8 +205,8 @@ def main() -> int:
         script = work / "post.lua"
         script.write_text(WRK_SCRIPT)
         single, batch = work / "single.json", work / "batch.json"
-        single.write_text(json.dumps(event()))
-        batch.write_text(json.dumps([event() for _ in range(BATCH)]))
+        single.write_text(json.dumps(make_event()))
+        batch.write_text(json.dumps([make_event() for _ in range(BATCH)]))
         (work / "hello.py").write_text(HELLO_APP)
 
         hello_port = free_port()

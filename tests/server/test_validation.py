@@ -11,6 +11,7 @@ from candor.schema import FIELD_NAMES, validate_event
 from candor.server.errors import MalformedBody, PayloadTooLarge
 from candor.server.validation import check_body, event_problems
 from tests.server.strategies import any_event, valid_events
+from tests.support.load import make_event
 
 
 @settings(max_examples=200, deadline=None)
@@ -45,18 +46,7 @@ def test_an_accepted_event_becomes_a_row_in_field_order(event: dict[str, object]
 )
 def test_reasons_use_the_schema_words(change: dict[str, object], reason: str) -> None:
     """A rejected event's reason is the schema's own sentence for the problem."""
-    event = {
-        "event_version": "1.0",
-        "installation_id": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
-        "cli_version": "0.2.1",
-        "command": "build",
-        "os_arch": "linux-x86_64",
-        "duration_ms": 850,
-        "status": "success",
-        "error_code": None,
-        "is_interactive": True,
-        **change,
-    }
+    event = make_event(**change)
     problems = event_problems(event)
     assert len(problems) == 1
     assert problems[0].startswith(reason)

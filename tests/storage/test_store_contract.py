@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -12,24 +11,15 @@ import pytest
 from candor.schema import FIELD_NAMES
 from candor.storage import open_store
 from candor.storage.base import IDEMPOTENCY_WINDOW, StoreError, Submission, utc_now
+from tests.support.load import make_event
 
 if TYPE_CHECKING:
     from candor.storage.base import Store
 
 
 def row(**changes: object) -> tuple[object, ...]:
-    values = {
-        "event_version": "1.0",
-        "installation_id": str(uuid.uuid4()),
-        "cli_version": "0.2.1",
-        "command": "build",
-        "os_arch": "linux-x86_64",
-        "duration_ms": 850,
-        "status": "success",
-        "error_code": None,
-        "is_interactive": True,
-        **changes,
-    }
+    """A valid event (changed by `changes`) as the store's row: values in FIELD_NAMES order."""
+    values = make_event(**changes)
     return tuple(values[name] for name in FIELD_NAMES)
 
 
