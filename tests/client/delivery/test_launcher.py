@@ -111,18 +111,18 @@ def test_sender_outlives_the_cli_and_is_reaped(spool: Spool, directory: Path, si
     assert numbers_of(sink.events) == numbers
 
 
-def zombie_children() -> list[int]:
-    """Children of this process that exited and were never reaped."""
-    zombies = []
+def child_states() -> dict[int, str]:
+    """This process's children and their states ("Z" for exited and not yet reaped)."""
+    states = {}
     for entry in os.listdir("/proc"):
         try:
             with open(f"/proc/{entry}/stat") as handle:
                 fields = handle.read().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if fields[0] == "Z" and int(fields[1]) == os.getpid():
-            zombies.append(int(entry))
-    return zombies
+        if int(fields[1]) == os.getpid():
+            states[int(entry)] = fields[0]
+    return states
 
 
 def test_long_lived_host_leaves_no_zombies(spool: Spool, directory: Path, sink: Sink) -> None:
@@ -131,8 +131,12 @@ def test_long_lived_host_leaves_no_zombies(spool: Spool, directory: Path, sink: 
         fill(spool, 1, number)
         start_sender_if_needed(str(directory), sink.url, os.environ)
         wait_until(lambda: spool.stats()["queued"] == 0 and not sender_pids(directory), "delivery")
+    # A sender's cmdline empties while it is still exiting, before it can be reaped: wait until
+    # every sender has become a zombie, so the call below has all of them to reap.
+    all_exited = lambda: all(state == "Z" for state in child_states().values())  # noqa: E731
+    wait_until(all_exited, "the senders to exit")
     start_sender_if_needed(str(directory), sink.url, os.environ)  # nothing to send: reaps
-    assert zombie_children() == []
+    assert "Z" not in child_states().values()
     assert len(sink.events) == 3
 
 
