@@ -133,8 +133,7 @@ def test_long_lived_host_leaves_no_zombies(spool: Spool, directory: Path, sink: 
         wait_until(lambda: spool.stats()["queued"] == 0 and not sender_pids(directory), "delivery")
     # A sender's cmdline empties while it is still exiting, before it can be reaped: wait until
     # every sender has become a zombie, so the call below has all of them to reap.
-    all_exited = lambda: all(state == "Z" for state in child_states().values())  # noqa: E731
-    wait_until(all_exited, "the senders to exit")
+    wait_until(lambda: set(child_states().values()) <= {"Z"}, "the senders to exit")
     start_sender_if_needed(str(directory), sink.url, os.environ)  # nothing to send: reaps
     assert "Z" not in child_states().values()
     assert len(sink.events) == 3
