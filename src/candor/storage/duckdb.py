@@ -4,9 +4,9 @@ A commit is four calls to DuckDB: BEGIN, the idempotency keys, the events, COMMI
 through DuckDB's appenders (measured here: ~2 µs a row, against ~5 µs through UNNEST of
 parameter lists, ~60 µs through a VALUES list and ~1.4 ms through `executemany`; an Arrow table
 is a little faster for large batches but pyarrow alone adds 26 MB to the collector's memory).
-Keys are appended too, and the primary key checks them: only when it reports a key already
-held (a retry, rare) is the commit redone with the statement that tells fresh keys from
-remembered ones (`INSERT ... ON CONFLICT ... RETURNING`).
+Which keys are retries is decided before: a Bloom filter (`candor.storage.key_filter`) rules
+out almost every fresh key, and the few it cannot are looked up in the table, which has no
+index (DuckDB would keep one in memory, ~90 bytes a key).
 
 The rollups (`candor.storage.rollups`) are not updated by each commit: that took two thirds of
 a commit's time. Events committed after the watermark `rollup_state.folded_through` are folded
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import threading
 import time
 from datetime import timedelta
@@ -33,15 +32,15 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from candor.schema import FIELD_NAMES, FIELDS, UUID4_PATTERN
-from candor.storage import rollups
+from candor.storage import key_filter, rollups
 from candor.storage.base import (
-    IDEMPOTENCY_KEY_PATTERN,
     IDEMPOTENCY_WINDOW,
     StoreError,
     StoreLocked,
     naive_utc,
     utc_now,
 )
+from candor.storage.memory_budget import MemoryBudget
 from candor.storage.plan import CommitPlan
 
 if TYPE_CHECKING:
@@ -87,13 +86,15 @@ def events_ddl(table: str = "events", *, temporary: bool = False) -> str:
     return f"CREATE {kind} IF NOT EXISTS {table} (\n  " + ",\n  ".join(columns) + "\n)"
 
 
+# No primary key: `key_filter` and a lookup by key_hash tell retries apart. A key used again
+# after the window gets a second row; lookups see only rows within the window, and expire_keys
+# drops the old ones.
 KEYS_DDL = """CREATE TABLE IF NOT EXISTS idempotency_keys (
-  key VARCHAR PRIMARY KEY,
+  key VARCHAR NOT NULL,
+  key_hash UBIGINT NOT NULL,
   answer BLOB NOT NULL,
   created_at TIMESTAMP NOT NULL
 )"""
-
-_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)  # keys are checked before they enter SQL text
 
 
 def path_of(url: str) -> str:
@@ -118,9 +119,8 @@ class DuckDBStore:
         try:
             for name, value in ALLOCATOR_SETTINGS.items():
                 self._con.execute(f"SET {name} = $1", [value])
-            if memory_limit is not None:
-                self._con.execute("SET memory_limit = $1", [memory_limit])
-        except duckdb.Error as error:
+            self._memory = MemoryBudget(self._con, memory_limit)
+        except (duckdb.Error, ValueError) as error:
             self._con.close()
             raise StoreError(f"memory limit {memory_limit!r}: {_first_line(error)}") from None
         # Writes take this lock, so the collector's commits, a fold, a rollup rebuild and a
@@ -132,8 +132,11 @@ class DuckDBStore:
         self._last_stamp: datetime | None = None  # the newest commit time handed out
         self._unfolded = 0  # events committed since the last fold (at least; see _recheck)
         self._fold_due = 0.0  # time.monotonic() from which pending events should be folded
+        # Built from the table on the first keyed commit, and again when full or stale (None).
+        self._key_filter: key_filter.KeyFilter | None = None
         with self._lock:
             self._run(events_ddl())
+            self._upgrade_keys()
             self._run(KEYS_DDL)
             rollups.create(self._con)
             self._settle()
@@ -157,12 +160,27 @@ class DuckDBStore:
         with self._lock:
             self._check_open()
             plan = CommitPlan(submissions)
-            try:
-                return self._commit_quickly(plan, now)
-            except _Redo:
-                # A key was used before (a retry), or expired without being deleted yet, or
-                # rows land before the rollup watermark: the general path, from the start.
-                return self._commit_carefully(plan, now)
+            hashes = [key_filter.key_hash(key) for key in plan.keys]
+            held = self._held(plan.keys, hashes, now)
+            resolution = plan.resolve(held, lambda: self._stamp(now))
+            fresh = [index for index, key in enumerate(plan.keys) if key not in held]
+            rows = resolution.rows
+            if not fresh and not rows:
+                return resolution.outcomes  # nothing to store
+            with self._transaction("commit"):
+                if fresh:
+                    with self._appending():
+                        keys, answers = plan.keys, plan.answers
+                        self._keys.append_rows(
+                            [(keys[index], hashes[index], answers[index], now) for index in fresh]
+                        )
+                        self._keys.flush()
+                watermark = self._store_rows(rows, resolution.earliest) if rows else None
+            self._remember([hashes[index] for index in fresh])
+            if rows:
+                self._appended(watermark, len(rows))
+            self._memory.settle()
+            return resolution.outcomes
 
     def insert_events(self, events: Sequence[Mapping[str, object]], received_at: datetime) -> int:
         at = naive_utc(received_at)
@@ -191,19 +209,20 @@ class DuckDBStore:
     def execute(self, sql: str, params: Sequence[object] = ()) -> None:
         with self._lock:
             try:
-                with self._transaction("statement"):
+                with self._memory.whole(), self._transaction("statement"):
                     self._run(sql, params)
             finally:
-                # Anything may have changed (events added, rollups rebuilt): read it again.
+                # Anything may have changed (events or keys added, rollups rebuilt): read it again.
                 if not self._closed:
                     self._watermark = rollups.watermark(self._con)
                     self._recheck()
+                    self._key_filter = None
 
     def prune(self, before: datetime) -> int:
         before = naive_utc(before)
         with self._lock:
             self.fold_rollups(force=True)  # pruned events must have been counted first
-            with self._transaction("prune"):
+            with self._memory.whole(), self._transaction("prune"):
                 deleted = self._run("DELETE FROM events WHERE received_at < $1", [before])
                 rollups.prune(self._con, before)  # the same retention for the aggregates
                 self._settle()
@@ -222,22 +241,22 @@ class DuckDBStore:
         now = naive_utc(now) if now is not None else utc_now()
         with self._lock:
             self._check_open()
-            return self._answers([key], now).get(key)
+            return self._held([key], [key_filter.key_hash(key)], now).get(key)
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        if self._unfolded and "rollup_" in sql:
-            self.fold_rollups(force=True)  # so rollup answers count every committed event
-        cursor = self._reader()
         try:
-            statements = cursor.extract_statements(sql)
-            if len(statements) != 1 or statements[0].type not in READ_ONLY_STATEMENTS:
-                raise StoreError("query() runs exactly one SELECT or EXPLAIN statement")
-            return cursor.execute(sql, list(params)).fetchall()
+            with self._memory.whole():
+                if self._unfolded and "rollup_" in sql:
+                    self.fold_rollups(force=True)  # so rollup answers count every event
+                return self._read(sql, params)
         except duckdb.Error as error:
             raise StoreError(f"query failed: {_first_line(error)}") from None
 
     def ping(self) -> None:
-        self.query("SELECT 1")
+        try:
+            self._read("SELECT 1", ())  # not worth the query memory: /healthz calls it often
+        except duckdb.Error as error:
+            raise StoreError(f"query failed: {_first_line(error)}") from None
 
     def close(self) -> None:
         with self._lock:
@@ -248,48 +267,10 @@ class DuckDBStore:
             self._closed = True
             for cursor in self._cursors:
                 cursor.close()
+            self._memory.close()
             self._con.close()
 
     # ------------------------------------------------------------------ internals
-
-    def _commit_quickly(self, plan: CommitPlan, now: datetime) -> list[Outcome]:
-        """The usual commit: every key fresh, every row after the rollup watermark.
-
-        The keys go in with the appender, which the primary key checks: a key already held
-        aborts the transaction (_Redo), and so does a row at or before the watermark.
-        """
-        resolution = plan.resolve({}, lambda: self._stamp(now))
-        rows = resolution.rows
-        if self._is_late(resolution.earliest):
-            raise _Redo
-        if not plan.keys and not rows:
-            return resolution.outcomes  # nothing to store
-        with self._transaction("commit"), self._appending():
-            if plan.keys:
-                keys = self._keys
-                pairs = zip(plan.keys, plan.answers, strict=True)
-                keys.append_rows([(key, answer, now) for key, answer in pairs])
-                try:
-                    keys.flush()
-                except duckdb.ConstraintException:
-                    raise _Redo from None
-            if rows:
-                self._events.append_rows(rows)
-                self._events.flush()
-        if rows:
-            self._appended(None, len(rows))
-        return resolution.outcomes
-
-    def _commit_carefully(self, plan: CommitPlan, now: datetime) -> list[Outcome]:
-        """Any commit: keys claimed unless held, then the events of the fresh submissions."""
-        with self._transaction("commit"):
-            held = self._claim_keys(plan.keys, plan.answers, now) if plan.keys else {}
-            resolution = plan.resolve(held, lambda: self._stamp(now))
-            rows = resolution.rows
-            watermark = self._store_rows(rows, resolution.earliest) if rows else None
-        if rows:
-            self._appended(watermark, len(rows))
-        return resolution.outcomes
 
     def _stamp(self, now: datetime) -> datetime:
         """This commit's received_at: `now`, or just after the previous one if the clock has
@@ -298,19 +279,6 @@ class DuckDBStore:
         stamp = now if last is None or now > last else last + _TICK
         self._last_stamp = stamp
         return stamp
-
-    def _claim_keys(self, keys: list[str], answers: list[bytes], now: datetime) -> dict[str, bytes]:
-        """Remember the keys not held within the window; the remembered answers of the others."""
-        claimed = self._run(
-            "INSERT INTO idempotency_keys "
-            "SELECT unnest($1::VARCHAR[]), unnest($2::BLOB[]), $3::TIMESTAMP "
-            "ON CONFLICT (key) DO UPDATE SET answer = excluded.answer, "
-            "created_at = excluded.created_at WHERE idempotency_keys.created_at < $4 "
-            "RETURNING key",
-            [keys, answers, now, now - IDEMPOTENCY_WINDOW],
-        )
-        held = set(keys).difference(key for (key,) in claimed)
-        return self._answers(list(held), now) if held else {}
 
     def _store_rows(self, rows: list[StoredRow], earliest: datetime | None) -> datetime | None:
         """Append rows in the open transaction. Rows later than the watermark wait for the next
@@ -381,6 +349,14 @@ class DuckDBStore:
             self._check_open()
         return cursor
 
+    def _read(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        """One read-only statement on this thread's cursor."""
+        cursor = self._reader()
+        statements = cursor.extract_statements(sql)
+        if len(statements) != 1 or statements[0].type not in READ_ONLY_STATEMENTS:
+            raise StoreError("query() runs exactly one SELECT or EXPLAIN statement")
+        return cursor.execute(sql, list(params)).fetchall()
+
     def _run(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         """Execute on the writer connection and drain the result, as DuckDB 2 requires
         before the connection's next statement."""
@@ -390,20 +366,64 @@ class DuckDBStore:
         self._check_open()
         return _Transaction(self._con, what)
 
-    def _answers(self, keys: list[str], now: datetime) -> dict[str, bytes]:
-        # Literals, not a list parameter: DuckDB looks a literal IN list up in the primary key
-        # index (measured: 4 ms for 250 keys among 1 M) but scans the table for IN (SELECT
-        # unnest($1)) (18 ms, and growing with the table).
-        for key in keys:
-            if _KEY.fullmatch(key) is None:
-                raise StoreError(f"invalid idempotency key {key[:40]!r}")
-        listed = ", ".join(f"'{key}'" for key in set(keys))
-        found = self._run(
-            "SELECT key, answer FROM idempotency_keys "
-            f"WHERE key IN ({listed}) AND created_at >= $1",
-            [now - IDEMPOTENCY_WINDOW],
+    def _held(self, keys: list[str], hashes: list[int], now: datetime) -> dict[str, bytes]:
+        """The remembered answers of those `keys` (with their key_hash) held within the window."""
+        if not keys:
+            return {}
+        held = {}
+        try:
+            known = self._key_filter or self._build_key_filter(now)
+            pairs = zip(keys, hashes, strict=True)
+            maybe = [(key, hashed) for key, hashed in pairs if known.may_hold(hashed)]
+            for key, hashed in maybe:  # a retry, or a rare false "maybe": a scan each
+                found = self._run(
+                    "SELECT answer FROM idempotency_keys "
+                    "WHERE key_hash = $1 AND key = $2 AND created_at >= $3",
+                    [hashed, key, now - IDEMPOTENCY_WINDOW],
+                )
+                if found:
+                    held[key] = bytes(found[0][0])
+        except duckdb.Error as error:
+            raise StoreError(f"idempotency lookup failed: {_first_line(error)}") from None
+        return held
+
+    def _build_key_filter(self, now: datetime) -> key_filter.KeyFilter:
+        since = now - IDEMPOTENCY_WINDOW
+        live_sql = "SELECT count(*) FROM idempotency_keys WHERE created_at >= $1"
+        ((live,),) = self._run(live_sql, [since])
+        known = key_filter.KeyFilter(key_filter.capacity_for(live), live)
+        for number in range(known.slices):
+            ((bits,),) = self._run(known.slice_sql("idempotency_keys", number), [since])
+            known.set_slice(number, bits)
+        self._key_filter = known
+        return known
+
+    def _remember(self, hashes: list[int]) -> None:
+        """Add committed keys to the filter; a full one is rebuilt from the live keys when next
+        used."""
+        known = self._key_filter
+        if known is None:
+            return
+        for hashed in hashes:
+            known.add(hashed)
+        if known.full:
+            self._key_filter = None
+
+    def _upgrade_keys(self) -> None:
+        """Give the keys of a store made before key_filter a key_hash column and no index."""
+        columns = self._run(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'idempotency_keys'"
         )
-        return {key: bytes(answer) for key, answer in found}
+        if not columns or ("key_hash",) in columns:
+            return
+        with self._transaction("upgrade"):
+            self._run("ALTER TABLE idempotency_keys RENAME TO idempotency_keys_before")
+            self._run(KEYS_DDL)
+            self._run(
+                f"INSERT INTO idempotency_keys SELECT key, {key_filter.HASH_SQL}, answer, "
+                "created_at FROM idempotency_keys_before"
+            )
+            self._run("DROP TABLE idempotency_keys_before")
 
     def _settle(self) -> None:
         """Run any result left open (rollups does not drain its last one) to its end.
@@ -413,10 +433,6 @@ class DuckDBStore:
         complete = getattr(self._con, "complete", None)  # absent before DuckDB 2
         if complete is not None:
             complete()
-
-
-class _Redo(Exception):
-    """The quick commit cannot do this group: redo it, from the start, the careful way."""
 
 
 class _Transaction:
