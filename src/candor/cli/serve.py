@@ -79,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--memory-limit",
         metavar="SIZE",
-        help=f"most memory the store keeps, e.g. 256MB; 'none' for DuckDB's default "
+        help=f"most memory the store's queries may use, e.g. 256MB; it keeps half of it while "
+        f"only committing; 'none' for DuckDB's default "
         f"(default {DEFAULT_MEMORY_LIMIT}; env CANDOR_MEMORY_LIMIT)",
     )
     parser.add_argument("--log-level", choices=LOG_LEVELS, help="default info")

@@ -30,10 +30,10 @@ DEFAULT_RATE_BURST = 40_000
 # here adds to every request's latency (measured: -20 % requests/s with 2 ms).
 DEFAULT_COMMIT_WINDOW_MS = 0.0
 MAX_COMMIT_WINDOW_MS = 1_000.0
-# What the embedded store may keep in memory (DuckDB's memory_limit; "none": DuckDB's own
-# default, 80 % of RAM). The store process stays under ~180 MB with it (measured on
-# bench/collector.py), and the dashboard's queries over 10 M events still fit: they fail
-# below ~90 MB. Raise it for larger stores; the analytics answer faster with more room.
+# What the embedded store's queries may use (DuckDB's memory_limit; "none": DuckDB's own
+# default, 80 % of RAM); it keeps half of it while only committing (storage/memory_budget.py).
+# The dashboard's queries over 10 M events fit: they fail below ~90 MB. Raise it for larger
+# stores; the analytics answer faster with more room.
 DEFAULT_MEMORY_LIMIT = "96MB"
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*([KMGT]i?B|B)$", re.IGNORECASE)
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")  # no "trace": it logs addresses
