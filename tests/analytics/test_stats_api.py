@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from typing import TYPE_CHECKING
 
 import pytest
+from starlette.testclient import TestClient
 
 from candor.analytics import queries
 from candor.analytics.answers import to_jsonable
@@ -15,11 +15,6 @@ from candor.server.settings import Settings
 from candor.server.stats_api import ROUTE_PATHS
 from candor.storage import open_store
 from tests.support.dataset import DAY1, DAY3, WHOLE, load_known
-
-# Starlette 1.x warns (an error here) when its TestClient finds httpx rather than httpx2.
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    from starlette.testclient import TestClient
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
