@@ -54,12 +54,17 @@ def test_the_store_process_dies_with_a_killed_collector_and_a_restart_reopens_th
 ) -> None:
     first = start_collector(tmp_path, name="first")
     (child,) = first.children()
-    assert httpx.post(first.event_url, json=make_event()).status_code == 202
+    keyed = {"Idempotency-Key": "before-the-kill"}
+    assert httpx.post(first.event_url, json=make_event(), headers=keyed).status_code == 202
     os.kill(first.process.pid, signal.SIGKILL)
     first.process.wait(timeout=30)
     wait_gone(child, timeout=10)  # killed by the kernel with its parent (PR_SET_PDEATHSIG)
-    second = start_collector(tmp_path, name="second")
+    second = start_collector(tmp_path, name="second", extra_args=("--log-level", "debug"))
     try:
+        # Its key filter was built from the store before it took a request.
+        assert "idempotency key filter built for 1 keys" in second.log_text()
+        retry = httpx.post(second.event_url, json=make_event(), headers=keyed)
+        assert (retry.status_code, retry.headers.get("Idempotent-Replayed")) == (202, "true")
         assert httpx.post(second.event_url, json=make_event()).status_code == 202
     finally:
         assert second.stop() == 0

@@ -99,3 +99,20 @@ def test_a_store_with_the_old_primary_key_is_upgraded(tmp_path: Path) -> None:
         assert (outcome.replayed, outcome.answer) == (True, b"old answer")
     finally:
         store.close()
+
+
+def test_the_filter_can_be_built_before_the_first_commit(tmp_path: Path) -> None:
+    """The collector builds it at start-up, from the keys a previous run left."""
+    path = str(tmp_path / "events.duckdb")
+    first = DuckDBStore(path)
+    first.commit(keyed(["left-by-a-previous-run"]))
+    first.close()
+    store = DuckDBStore(path)
+    try:
+        assert store._key_filter is None
+        store.prepare_for_commits()
+        assert store._key_filter is not None
+        assert store._key_filter.count == 1
+        assert store._key_filter.may_hold(key_hash("left-by-a-previous-run"))
+    finally:
+        store.close()

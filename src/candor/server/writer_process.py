@@ -93,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     stream = socket.socket(fileno=args.commit_fd)
     try:
         store = _open(args.url, args.memory_limit)
+        # What a backend can do ahead of the first commit (DuckDB: its key filter), so the
+        # first requests after a restart do not wait for it.
+        prepare = getattr(store, "prepare_for_commits", None)
+        if prepare is not None:
+            prepare()
     except StoreError as error:
         controls[0].send(("store_error", str(error)))
         return 1

@@ -197,6 +197,17 @@ class DuckDBStore:
             self._appended(watermark, len(rows))
         return len(rows)
 
+    def prepare_for_commits(self) -> None:
+        """Build the idempotency key filter now rather than in the first keyed commit (0.8 s a
+        million keys): the collector calls this before it takes requests."""
+        with self._lock:
+            self._check_open()
+            if self._key_filter is None:
+                try:
+                    self._build_key_filter(utc_now())
+                except duckdb.Error as error:
+                    raise StoreError(f"idempotency keys: {_first_line(error)}") from None
+
     def fold_rollups(self, *, force: bool = False) -> int:
         with self._lock:
             if not self._unfolded or self._closed:
