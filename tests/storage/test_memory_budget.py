@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from candor.storage.base import StoreError
+from candor.schema import FIELD_NAMES
+from candor.storage.base import StoreError, Submission
 from candor.storage.duckdb import DuckDBStore
 from candor.storage.memory_budget import size_in_bytes
+from tests.support.load import make_event
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -68,5 +70,20 @@ def test_without_a_limit_duckdb_keeps_its_default(tmp_path: Path) -> None:
     store = DuckDBStore(str(tmp_path / "events.duckdb"))
     try:
         assert store.query(LIMIT) == store._read(LIMIT, ())
+    finally:
+        store.close()
+
+
+def test_a_commit_too_big_for_half_the_limit_gets_the_whole(tmp_path: Path) -> None:
+    """50,000 events in one group need more than 4 MB of DuckDB's memory but fit in 8 MB:
+    the commit is redone with the whole budget instead of failing."""
+    store = DuckDBStore(str(tmp_path / "events.duckdb"), memory_limit="8MB")
+    rows = [tuple(make_event()[name] for name in FIELD_NAMES) for _ in range(50_000)]
+    try:
+        [outcome] = store.commit([Submission(rows, None, b"all in", "big")])
+        assert not outcome.replayed
+        assert store.query("SELECT count(*) FROM events") == [(50_000,)]
+        assert store.lookup_answer("big") == b"all in"
+        assert store._read(LIMIT, ()) == [("3.8 MiB",)]  # and back to half after
     finally:
         store.close()

@@ -171,15 +171,16 @@ class DuckDBStore:
             rows = resolution.rows
             if not fresh and not rows:
                 return resolution.outcomes  # nothing to store
-            with self._transaction("commit"):
-                if fresh:
-                    with self._appending():
-                        keys, answers = plan.keys, plan.answers
-                        self._keys.append_rows(
-                            [(keys[index], hashes[index], answers[index], now) for index in fresh]
-                        )
-                        self._keys.flush()
-                watermark = self._store_rows(rows, resolution.earliest) if rows else None
+            keys = [(plan.keys[index], hashes[index], plan.answers[index], now) for index in fresh]
+            try:
+                watermark = self._write(keys, rows, resolution.earliest)
+            except StoreError:
+                if not self._memory.lowered:
+                    raise
+                # Perhaps out of the halved memory limit (a large group, a fold of many late
+                # rows): once more with the whole of it before the requests get a 503.
+                with self._memory.whole():
+                    watermark = self._write(keys, rows, resolution.earliest)
             self._remember([hashes[index] for index in fresh])
             if rows:
                 self._appended(watermark, len(rows))
@@ -286,6 +287,18 @@ class DuckDBStore:
             self._con.close()
 
     # ------------------------------------------------------------------ internals
+
+    def _write(
+        self, keys: list[tuple[Any, ...]], rows: list[StoredRow], earliest: datetime | None
+    ) -> datetime | None:
+        """One commit's transaction: its fresh keys, its rows; the new rollup watermark if the
+        rows had to be folded at once (see _store_rows)."""
+        with self._transaction("commit"):
+            if keys:
+                with self._appending():
+                    self._keys.append_rows(keys)
+                    self._keys.flush()
+            return self._store_rows(rows, earliest) if rows else None
 
     def _stamp(self, now: datetime) -> datetime:
         """This commit's received_at: `now`, or just after the previous one if the clock has

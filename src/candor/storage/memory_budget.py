@@ -55,6 +55,11 @@ class MemoryBudget:
         self._lowered = False
         self._lower()
 
+    @property
+    def lowered(self) -> bool:
+        """Whether DuckDB runs on half the budget now (False without a limit)."""
+        return self._lowered and self._cursor is not None
+
     @contextlib.contextmanager
     def whole(self) -> Iterator[None]:
         """The whole budget for the duration of the block (concurrent blocks share it): for
