@@ -59,18 +59,24 @@ print(json.dumps(sorted(set(sys.modules) - before)))
 """
 
 
-def new_modules(code: str, env: dict[str, str] | None = None) -> set[str]:
-    """The modules a fresh interpreter loads while running `code`."""
-    # json is imported before the snapshot to print the answer; NOT_AT_IMPORT checks use -c.
+def probe_output(script: str, env: dict[str, str] | None) -> str:
+    """What a fresh interpreter running `script` prints (it must succeed)."""
     result = subprocess.run(
-        [sys.executable, "-c", PROBE.format(code=code)],
+        [sys.executable, "-c", script],
         capture_output=True,
         text=True,
         check=True,
         timeout=60,
         env=env,
     )
-    return set(json.loads(result.stdout.splitlines()[-1]))
+    return result.stdout
+
+
+def new_modules(code: str, env: dict[str, str] | None = None) -> set[str]:
+    """The modules a fresh interpreter loads while running `code`."""
+    # json is imported before the snapshot to print the answer; NOT_AT_IMPORT checks use -c.
+    output = probe_output(PROBE.format(code=code), env)
+    return set(json.loads(output.splitlines()[-1]))
 
 
 def non_stdlib(modules: set[str]) -> set[str]:
@@ -180,16 +186,9 @@ def test_full_record_loads_nothing_forbidden(home: Path) -> None:
 
 def loaded_by_run(code: str, env: dict[str, str]) -> set[str]:
     """The modules a fresh interpreter loads while importing `code` and running `cli info`."""
-    result = subprocess.run(
-        [sys.executable, "-c", RUN_PROBE.format(code=code)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-        env=env,
-    )
-    assert result.stdout.startswith("your-cli 0.2.1\n")  # the command really ran
-    return set(result.stdout.splitlines()[-1].split())
+    output = probe_output(RUN_PROBE.format(code=code), env)
+    assert output.startswith("your-cli 0.2.1\n")  # the command really ran
+    return set(output.splitlines()[-1].split())
 
 
 def test_opted_out_click_run_loads_only_the_thin_layer(home: Path) -> None:
