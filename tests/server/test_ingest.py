@@ -96,6 +96,46 @@ def test_malformed_json_is_400(client: TestClient, body: bytes) -> None:
     assert_json_error(client.post(URL, content=body, headers=JSON), 400, "malformed_request")
 
 
+DEEP = 50_000  # far past the interpreter's recursion limit
+GOOD = json.dumps(make_event()).encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'[{"command": "\xff"}]', id="invalid UTF-8 in a field"),
+        pytest.param(b'[{"command": "build"}, "\xed\xa0\x80"]', id="encoded lone surrogate"),
+        pytest.param(b'{"command": "\xed\xa0\x80"}', id="lone surrogate in an object"),
+        pytest.param(b'["\\ud800"]', id="escaped lone surrogate"),
+        pytest.param(b"[" * DEEP + b"]" * DEEP, id="arrays nested deep"),
+        pytest.param(b'{"a": ' * DEEP + b"1" + b"}" * DEEP, id="objects nested deep"),
+        pytest.param(b'[{"command": ' + b"[" * DEEP + b"]" * DEEP + b"}]", id="deep field"),
+        pytest.param(b'[1, {"x": ' + b"[" * DEEP + b"]" * DEEP + b"}]", id="deep second item"),
+        pytest.param(b"[" * DEEP, id="deep and truncated"),
+        pytest.param(GOOD.replace(b'"', b"\x80", 1), id="bit-flipped quote"),
+        pytest.param(b"[" + GOOD.replace(b"1.0", b"1.\xb0") + b"]", id="bit-flipped digit"),
+    ],
+)
+def test_malformed_bodies_are_a_4xx_with_a_reason(client: TestClient, body: bytes) -> None:
+    """Invalid UTF-8, lone surrogates and deep nesting get a JSON 4xx, never a 500."""
+    answer = client.post(URL, content=body, headers=JSON)
+    assert answer.status_code in (202, 400), answer.text
+    if answer.status_code == 202:
+        assert answer.json()["accepted"] == 0
+    else:
+        assert_json_error(answer, 400, "malformed_request")
+
+
+def test_nesting_deeper_than_the_limit_is_named(client: TestClient) -> None:
+    """A body nested past the limit is refused for its depth, before any decoder recurses."""
+    deep = b'[{"a": ' + b"[" * 40 + b"]" * 40 + b"}]"
+    answer = client.post(URL, content=deep, headers=JSON)
+    assert_json_error(answer, 400, "malformed_request")
+    assert "nested deeper than" in answer.json()["message"]
+    shallow = b'[{"a": ' + b"[" * 8 + b"]" * 8 + b"}]"
+    assert client.post(URL, content=shallow, headers=JSON).json()["rejected"] == 1
+
+
 @pytest.mark.parametrize(
     "headers",
     [{}, {"content-type": "text/plain"}, {"content-type": "application/x-www-form-urlencoded"}],

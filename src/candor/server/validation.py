@@ -10,7 +10,9 @@ hypothesis test (tests/server/test_validation.py) proves both paths accept the s
 from __future__ import annotations
 
 import functools
+import itertools
 import json
+import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
@@ -32,6 +34,14 @@ if TYPE_CHECKING:
 # remembered for idempotency, and a key may carry anything a client chose to put there.
 _ECHO_MAX = 64
 _NOT_OBJECT = "event: must be a JSON object"
+# How deep a body may nest arrays and objects. A valid body nests two deep (an array of flat
+# objects); the margin is for the junk values of rejected events, which are still read to word
+# their reason. Both decoders that read them (msgspec's and json's) recurse once per level and
+# fail with RecursionError near the interpreter's limit (~1000): this stays far below it.
+MAX_NESTING = 32
+_STRING = re.compile(rb'"[^"]*"')  # once escapes are gone, a string cannot contain a quote
+_NOT_BRACKET = bytes(sorted(set(range(256)) - set(b"[]{}")))
+_DEPTH_STEP = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1, +1, -1, -1 as signed bytes
 
 
 def _anchored(pattern: str) -> str:
@@ -123,7 +133,9 @@ def check_body(body: bytes) -> Checked:
     """
     # The common body, every event valid, in one decoding pass; anything else (a bad event,
     # bad JSON, leading whitespace, too many events) is taken through the careful path below,
-    # which finds the same valid events and words the rest.
+    # which finds the same valid events and words the rest. This pass cannot recurse deeply or
+    # pass bad text on: an Event has only scalar fields, so the first nested value or unknown
+    # key fails it at once, and every string it keeps is checked UTF-8.
     first = body[:1]
     try:
         if first == b"{":
@@ -145,7 +157,17 @@ def check_body(body: bytes) -> Checked:
 
 
 def _check_each(body: bytes) -> Checked:
-    """check_body for any body: each event decoded and judged on its own."""
+    """check_body for any body: each event decoded and judged on its own.
+
+    The one careful decode path: every way a body can fail is a MalformedBody (400) or a
+    PayloadTooLarge (413), checked before anything recurses into it or trusts its text.
+    """
+    try:
+        body.decode()  # msgspec.Raw does not check the text it skips; this checks it all
+    except UnicodeDecodeError as error:
+        raise MalformedBody(f"the body is not valid UTF-8 (byte {error.start})") from None
+    if nesting_depth(body) > MAX_NESTING:
+        raise MalformedBody(f"the body is nested deeper than {MAX_NESTING} arrays or objects")
     start = body.lstrip()[:1]
     try:
         items = _decode_items(body) if start == b"[" else [_decode_raw(body)]
@@ -165,12 +187,26 @@ def _check_each(body: bytes) -> Checked:
         except msgspec.ValidationError as error:
             rejections.append(_rejection(index, item, str(error)))
             continue
+        except msgspec.DecodeError as error:  # not expected once the checks above passed
+            raise MalformedBody(f"event {index} is not valid JSON: {error}") from None
         problem = cross_field_problem(event.status, event.error_code)
         if problem is not None:
             rejections.append(Rejection(index, problem, "error_code_mismatch"))
             continue
         rows.append(_astuple(event))
     return Checked(rows, rejections, len(items))
+
+
+def nesting_depth(body: bytes) -> int:
+    """How deep `body` nests arrays and objects, counted without parsing (so without recursion).
+
+    Brackets inside strings do not count: escapes are removed first (a backslash pair, then an
+    escaped quote), so each string is a plain `"…"` a regular expression removes in one pass.
+    """
+    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = _STRING.sub(b"", unescaped).translate(None, _NOT_BRACKET)
+    steps = memoryview(brackets.translate(_DEPTH_STEP)).cast("b")
+    return max(itertools.accumulate(steps), default=0)
 
 
 def event_problems(event: object) -> list[str]:
