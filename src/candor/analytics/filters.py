@@ -18,6 +18,10 @@ from candor.schema import FIELDS_BY_NAME, field_problem
 DEFAULT_SINCE = "30d"
 MAX_RANGE_DAYS = 3660  # ten years: anything longer is a typo, and the daily series would be huge
 _SINCE = re.compile(r"^(\d{1,5})([dw])$")
+# The days a range may name: none before the epoch (no event was received then), and none so
+# late that the day after it, where the range ends, leaves the calendar.
+EARLIEST_DAY = dt.date(1970, 1, 1)
+LATEST_DAY = dt.date(9999, 12, 30)
 
 
 class QueryError(ValueError):
@@ -119,9 +123,12 @@ def utc_today() -> dt.date:
 def parse_day(text: str, what: str = "date") -> dt.date:
     """A YYYY-MM-DD date."""
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise QueryError(f"{what} must be a date like 2025-01-31, not {text!r}") from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise QueryError(f"{what} must be a day from {EARLIEST_DAY} to {LATEST_DAY}, not {text!r}")
+    return day
 
 
 def parse_since(text: str, today: dt.date | None = None) -> TimeRange:

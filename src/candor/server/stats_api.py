@@ -52,6 +52,8 @@ SECTIONS_PARAMETER = (
     f"a comma-separated subset of {', '.join(queries.SECTIONS)} (default: all)",
 )
 MAX_PARAMETER_LENGTH = 64  # longer than any valid filter value; refuses junk early
+# `sections` may name every section, some more than once (answered once): room for that.
+MAX_SECTIONS_LENGTH = 256
 
 
 def parse_query(request: Request, extra: tuple[str, ...] = ()) -> tuple[TimeRange, Filters]:
@@ -63,7 +65,8 @@ def parse_query(request: Request, extra: tuple[str, ...] = ()) -> tuple[TimeRang
     for name, value in params.multi_items():
         if len(params.getlist(name)) > 1:
             raise QueryError(f"parameter {name!r} given more than once")
-        if len(value) > MAX_PARAMETER_LENGTH:
+        limit = MAX_SECTIONS_LENGTH if name == SECTIONS_PARAMETER[0] else MAX_PARAMETER_LENGTH
+        if len(value) > limit:
             raise QueryError(f"parameter {name!r} is too long")
     time_range = parse_range(
         since=params.get("since") or None,
@@ -125,12 +128,19 @@ def _section(name: str) -> Callable[[Request, TimeRange, Filters], object]:
     )
 
 
+def parse_sections(text: str | None) -> tuple[str, ...]:
+    """The sections `sections=a,b` asks for, in the asked order, each once; all when empty."""
+    if not text:
+        return queries.SECTIONS
+    sections = tuple(dict.fromkeys(text.split(",")))
+    for name in sections:
+        if name not in queries.SECTIONS:
+            raise QueryError(f"unknown section {name!r}; known: {', '.join(queries.SECTIONS)}")
+    return sections
+
+
 def _summary(request: Request, time_range: TimeRange, filters: Filters) -> object:
-    wanted = request.query_params.get("sections")
-    sections = tuple(wanted.split(",")) if wanted else queries.SECTIONS
-    unknown = [name for name in sections if name not in queries.SECTIONS]
-    if unknown:
-        raise QueryError(f"unknown section {unknown[0]!r}; known: {', '.join(queries.SECTIONS)}")
+    sections = parse_sections(request.query_params.get("sections"))
     return queries.summary(request.app.state.store, time_range, filters, sections)
 
 
