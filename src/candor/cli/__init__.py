@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str | None]] = {
     "report": ("candor.cli.report", "answer the policy's questions as terminal tables", "server"),
     "export": ("candor.cli.export", "export raw events as Parquet or CSV", "server"),
     "prune": ("candor.cli.prune", "delete raw events older than the retention limit", "server"),
+    "publish": ("candor.cli.publish", "write the public, aggregate-only report", "server"),
     "generate": ("candor.cli.generate", "fill a store with realistic synthetic events", "server"),
     "policy": (
         "candor.cli.policy",
