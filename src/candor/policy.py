@@ -30,6 +30,8 @@ DEFAULT_SOURCE_MODULE = "candor.client"
 TABLE_HEADER = ("Data Point", "Description", "Example")
 # A platform name becomes a directory (~/.{platform}) and a variable prefix: keep it plain.
 PLATFORM_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# A link Markdown renders as it is: no spaces, no angle brackets, no other scheme.
+PUBLIC_REPORT_PATTERN = re.compile(r"https?://[^\s<>]+")
 
 
 def env_prefix(platform: str) -> str:
@@ -44,6 +46,16 @@ def env_prefix(platform: str) -> str:
 def default_endpoint(platform: str) -> str:
     """Where a platform's CLI sends events unless configured otherwise."""
     return f"https://telemetry.{platform}.com{EVENT_PATH}"
+
+
+def published_paragraph(url: str) -> str:
+    """The paragraph linking the public report written by `candor publish`."""
+    return (
+        "What we learn is published: the aggregated figures (the most used commands, their "
+        "durations, the most common errors, platforms and versions, weekly active "
+        f"installations) are public at <{url}>. No figure there rests on fewer installations "
+        "than the minimum the report states, and nothing there is about a single installation."
+    )
 
 
 def table_cell(text: str) -> str:
@@ -86,11 +98,13 @@ def render_policy(
     platform: str = "your-platform",
     endpoint: str | None = None,
     source_module: str | None = None,
+    public_report: str | None = None,
 ) -> str:
     """The Markdown policy for the CLI `cli` of `platform`, ending with one newline.
 
     `endpoint` defaults to https://telemetry.{platform}.com/v1/event; `source_module` names the
-    code a reader can inspect (default: Candor's client, `candor.client`). Raises ValueError
+    code a reader can inspect (default: Candor's client, `candor.client`); `public_report`, the
+    address of the report `candor publish` wrote, adds a paragraph linking it. Raises ValueError
     for a value that would make the document wrong (an endpoint that is not https://, a
     platform name that cannot be a directory).
     """
@@ -102,6 +116,8 @@ def render_policy(
     if not endpoint.startswith("https://") or any(char.isspace() for char in endpoint):
         # The policy promises HTTPS; a document that says otherwise must not be generated.
         raise ValueError(f"the endpoint must be an https:// URL, not {endpoint!r}")
+    if public_report is not None and not PUBLIC_REPORT_PATTERN.fullmatch(public_report):
+        raise ValueError(f"the public report must be an http(s):// URL, not {public_report!r}")
     prefix = env_prefix(platform)
     source = source_module or DEFAULT_SOURCE_MODULE
     config = f"~/.{platform}/config.json"
@@ -181,6 +197,7 @@ def render_policy(
         f"Telemetry data is sent via HTTPS to a public endpoint ({endpoint}) where it is "
         "processed and stored in our secure analytics database. This data helps our "
         "engineering team understand usage patterns and improve the product.",
+        *([published_paragraph(public_report)] if public_report else []),
         "The CLI never waits for the network: each event is added to a small queue in the "
         "same directory as the configuration file, and a short-lived background process "
         "sends the queue in batches. If the endpoint cannot be reached, events stay queued "

@@ -41,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help=f"the code readers can inspect (default: {DEFAULT_SOURCE_MODULE})",
     )
+    parser.add_argument(
+        "--public-report",
+        metavar="URL",
+        help="where the report of `candor publish` is hosted: the policy links it",
+    )
     return parser
 
 
@@ -54,6 +59,7 @@ def main(argv: list[str]) -> int:
             platform=args.platform,
             endpoint=args.endpoint,
             source_module=args.source_module,
+            public_report=args.public_report,
         )
     except ValueError as error:
         print(f"candor policy: {error}", file=sys.stderr)
