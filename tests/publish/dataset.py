@@ -20,8 +20,10 @@ from __future__ import annotations
 import datetime as dt
 import random
 import uuid
+from typing import TYPE_CHECKING
 
-from tests.publish.truth import Raw
+if TYPE_CHECKING:
+    from tests.publish.truth import Raw
 
 K = 10
 SEED = 12
