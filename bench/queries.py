@@ -29,7 +29,7 @@ from candor.analytics.answers import to_jsonable
 from candor.analytics.filters import Filters, TimeRange
 from candor.analytics.generate import DEFAULT_DAYS, generate_events
 from candor.server.settings import DEFAULT_MEMORY_LIMIT
-from candor.storage import open_store, rollups
+from candor.storage import open_store
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -110,19 +110,15 @@ def main(argv: list[str] | None = None) -> int:
     # own limit: the analytics answer through its store process.
     store = open_store(str(args.store))
     try:
-        (existing,) = store.query("SELECT count(*) FROM events")[0]
+        existing = store.count_events()
         if not (args.keep and existing):
             if existing:
-                store.execute("DELETE FROM events")
+                store.prune(dt.datetime.max)
             started = time.perf_counter()
-            generate_events(store.execute, args.events, days=args.days)
+            generate_events(store, args.events, days=args.days)  # events, then rollups rebuilt
             generated = time.perf_counter() - started
-            started = time.perf_counter()
-            store.execute(rollups.rebuild_sql())
-            rebuilt = time.perf_counter() - started
-            verdict = "ok" if generated + rebuilt < GENERATION_TARGET_S else "OVER TARGET"
-            print(f"generate {args.events:,} events: {generated:.1f} s, rollups rebuilt in "
-                  f"{rebuilt:.1f} s, total {generated + rebuilt:.1f} s "
+            verdict = "ok" if generated < GENERATION_TARGET_S else "OVER TARGET"
+            print(f"generate {args.events:,} events and rebuild the rollups: {generated:.1f} s "
                   f"(target < {GENERATION_TARGET_S} s: {verdict})")  # fmt: skip
     finally:
         store.close()

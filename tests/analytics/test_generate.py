@@ -17,7 +17,7 @@ from candor.analytics.generate import (
     generate_events,
 )
 from candor.schema import FIELD_NAMES, validate_event
-from candor.storage import open_store, rollups
+from candor.storage import open_store
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -32,9 +32,8 @@ RANGE = TimeRange(dt.date(2025, 3, 2), dt.date(2025, 4, 1))
 
 @pytest.fixture
 def generated(store: Store) -> Store:
-    """The store with 20 000 generated events over 30 days, rollups rebuilt once."""
-    generate_events(store.execute, EVENTS, days=DAYS, seed=7, end=END)
-    store.execute(rollups.rebuild_sql())
+    """The store with 20 000 generated events over 30 days."""
+    assert generate_events(store, EVENTS, days=DAYS, seed=7, end=END) == EVENTS
     return store
 
 
@@ -58,8 +57,8 @@ def test_same_seed_same_data(generated: Store, tmp_path: Path) -> None:
     """A seed reproduces the data exactly; another seed gives other data."""
     again, other = open_store(str(tmp_path / "a.duckdb")), open_store(str(tmp_path / "b.duckdb"))
     try:
-        generate_events(again.execute, EVENTS, days=DAYS, seed=7, end=END)
-        generate_events(other.execute, EVENTS, days=DAYS, seed=8, end=END)
+        generate_events(again, EVENTS, days=DAYS, seed=7, end=END)
+        generate_events(other, EVENTS, days=DAYS, seed=8, end=END)
         assert rows(again) == rows(generated)
         assert rows(other) != rows(generated)
     finally:
@@ -116,4 +115,4 @@ def test_bad_arguments(store: Store, kwargs: dict[str, int], problem: str) -> No
     """Nonsense sizes are refused before any SQL runs."""
     arguments = {"events": 10, "days": 1, "seed": 1} | kwargs
     with pytest.raises(ValueError, match=problem):
-        generate_events(store.execute, arguments.pop("events"), **arguments)
+        generate_events(store, arguments.pop("events"), **arguments)

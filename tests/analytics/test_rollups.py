@@ -9,8 +9,8 @@ import duckdb
 import pytest
 
 from candor.analytics import queries
-from candor.storage import rollups
-from candor.storage.duckdb import events_ddl
+from candor.storage.duckdb import rollups
+from candor.storage.duckdb.store import events_ddl
 from tests.support.dataset import DAY1, DAY2, DAY3, ROWS, WHOLE, event, load_known
 
 if TYPE_CHECKING:

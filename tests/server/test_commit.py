@@ -14,6 +14,7 @@ from candor.server.errors import Unavailable
 from candor.server.metrics import Metrics
 from candor.storage.base import Submission, utc_now
 from candor.storage.duckdb import DuckDBStore
+from candor.storage.questions import NO_FILTERS, TimeRange
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -124,6 +125,6 @@ def test_the_writer_offers_a_fold_after_each_commit_and_stops_cleanly(tmp_path: 
     try:
         assert asyncio.run(scenario()) == 0
         assert store.folds == 3
-        assert store.query("SELECT sum(events) FROM rollup_daily_usage") == [(3,)]
+        assert store.usage_totals(TimeRange.last(1), NO_FILTERS).events == 3
     finally:
         store.close()

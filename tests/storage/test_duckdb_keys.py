@@ -13,7 +13,7 @@ import duckdb
 from candor.schema import FIELD_NAMES
 from candor.storage.base import Submission, utc_now
 from candor.storage.duckdb import DuckDBStore
-from candor.storage.key_filter import MIN_CAPACITY, key_hash
+from candor.storage.duckdb.key_filter import MIN_CAPACITY, key_hash
 from tests.support.load import make_event
 
 if TYPE_CHECKING:

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from candor.storage import key_filter
 from candor.storage.base import IDEMPOTENCY_KEY_PATTERN
-from candor.storage.key_filter import MIN_CAPACITY, SLICE_KEYS, KeyFilter
+from candor.storage.duckdb import key_filter
+from candor.storage.duckdb.key_filter import MIN_CAPACITY, SLICE_KEYS, KeyFilter
 
 KEYS = st.lists(st.from_regex(f"{IDEMPOTENCY_KEY_PATTERN}", fullmatch=True), max_size=40)
 SINCE = datetime(2026, 1, 1)

@@ -10,7 +10,7 @@ import pytest
 from candor.schema import FIELD_NAMES
 from candor.storage.base import StoreError, Submission
 from candor.storage.duckdb import DuckDBStore
-from candor.storage.memory_budget import size_in_bytes
+from candor.storage.duckdb.memory_budget import size_in_bytes
 from tests.support.load import make_event
 
 if TYPE_CHECKING:

@@ -52,7 +52,7 @@ def test_paths_and_duckdb_urls_open_the_same_file(tmp_path: Path, form: str) -> 
 
 def test_an_unknown_scheme_is_a_store_error() -> None:
     """An unknown scheme names the known ones."""
-    with pytest.raises(StoreError, match=r"unknown store scheme 'mysql'.*known: duckdb"):
+    with pytest.raises(StoreError, match=r"unknown store scheme 'mysql'.*known: .*duckdb"):
         open_store("mysql://localhost/db")
 
 
@@ -77,3 +77,13 @@ def test_a_file_held_by_another_process_is_a_clear_error(tmp_path: Path) -> None
             open_store(str(path))
     finally:
         holder.communicate("", timeout=30)
+
+
+def test_a_registered_backend_that_is_not_installed_is_a_store_error() -> None:
+    """A scheme whose backend package is absent from this installation: one clear line."""
+    STORES["nowhere"] = "candor.storage.nowhere:NoStore"
+    try:
+        with pytest.raises(StoreError, match="the nowhere store is not part of this installation"):
+            open_store("nowhere://host/db")
+    finally:
+        del STORES["nowhere"]

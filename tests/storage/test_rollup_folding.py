@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -12,13 +13,27 @@ import duckdb
 import pytest
 
 from candor.schema import FIELD_NAMES
-from candor.storage import StoreError, open_store, rollups
+from candor.storage import StoreError, open_store
 from candor.storage.base import Submission, utc_now
+from candor.storage.duckdb import DuckDBStore, rollups
+from candor.storage.questions import NO_FILTERS, TimeRange
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
-    from candor.storage.base import Store
+Store = DuckDBStore  # these tests look inside DuckDB's own tables
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[DuckDBStore]:
+    """A DuckDB store in this process, where its tables can be read."""
+    opened = DuckDBStore(str(tmp_path / "events.duckdb"))
+    try:
+        yield opened
+    finally:
+        opened.close()
+
 
 ANSWER = b'{"accepted":1}'
 # Sums per rollup key, whatever the number of rows a key has: what every answer is built from.
@@ -60,14 +75,17 @@ def sums(store: Store) -> tuple[object, ...]:
     return store.query(USAGE), store.query(ERRORS)
 
 
-def test_a_rollup_query_counts_every_committed_event(store: Store) -> None:
-    """Commits leave the rollups behind; the next query that reads one folds first, once."""
+def test_a_question_counts_every_committed_event(store: Store) -> None:
+    """Commits leave the rollups behind; the next question folds first, once."""
     for _ in range(3):
         store.commit(submissions(40))
-    assert store.query("SELECT sum(events), sum(failures) FROM rollup_daily_usage") == [(120, 42)]
+    today = TimeRange.last(1)
+    totals = store.usage_totals(today, NO_FILTERS)
+    assert (totals.events, totals.failures) == (120, 42)
     store.commit(submissions(5))
-    assert store.query("SELECT sum(events) FROM rollup_daily_usage") == [(125,)]
+    assert store.usage_totals(today, NO_FILTERS).events == 125
     assert store.fold_rollups(force=True) == 0  # nothing left to fold, nothing folded twice
+    assert store.query("SELECT sum(events) FROM rollup_daily_usage") == [(125,)]
 
 
 def test_fold_moves_the_watermark_to_the_newest_event(store: Store) -> None:
@@ -114,6 +132,7 @@ def test_an_explicit_statement_rereads_the_watermark(store: Store) -> None:
     )
     store.execute(rollups.rebuild_sql())
     store.commit(submissions(7))
+    store.fold_rollups(force=True)
     assert store.query("SELECT sum(events) FROM rollup_daily_usage") == [(57,)]
 
 

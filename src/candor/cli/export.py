@@ -1,7 +1,7 @@
 """`candor export`: the raw events as Parquet or CSV, for analysis elsewhere.
 
-The file holds installation IDs, like the store: handle it as you handle the store. DuckDB
-writes it straight from the table (`COPY … TO`), so even millions of events take seconds.
+The file holds installation IDs, like the store: handle it as you handle the store. The store
+writes it straight from its engine (DuckDB: `COPY … TO`), so even millions of events take seconds.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from pathlib import Path
 from candor.analytics.filters import QueryError
 from candor.cli import options
 from candor.cli.options import EXIT_USAGE, CommandFailed
-from candor.schema import FIELD_NAMES
-from candor.storage.base import StoreError
+from candor.storage.base import EXPORT_FORMATS, StoreError
 
-FORMATS = {"parquet": "(FORMAT parquet, COMPRESSION zstd)", "csv": "(FORMAT csv, HEADER true)"}
+FORMATS = EXPORT_FORMATS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,23 +54,12 @@ def export(args: argparse.Namespace) -> int:
         raise CommandFailed(f"{output} exists (use --force to replace it)", EXIT_USAGE)
     if not output.parent.is_dir():
         raise CommandFailed(f"no directory {output.parent}", EXIT_USAGE)
-    where, params = "TRUE", []
+    time_range = None
     if args.since or args.start or args.end:
         time_range = options.time_range(args)
-        where, params = (
-            "received_at >= ? AND received_at < ?",
-            [time_range.start_time, time_range.end_time],
-        )
-    columns = ", ".join((*FIELD_NAMES, "received_at"))
     store = options.open_local(args.store, busy_hint="stop the collector first")
     try:
-        ((count,),) = store.query(f"SELECT count(*) FROM events WHERE {where}", params)
-        target = str(output).replace("'", "''")
-        store.execute(
-            f"COPY (SELECT {columns} FROM events WHERE {where} ORDER BY received_at) "
-            f"TO '{target}' {FORMATS[args.format]}",
-            params,
-        )
+        count = store.export_events(str(output), args.format, time_range)
     except StoreError as error:
         raise CommandFailed(str(error)) from None
     finally:

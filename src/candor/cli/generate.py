@@ -1,8 +1,8 @@
 """`candor generate`: fill a store with realistic synthetic events, for demos and benchmarks.
 
-The events go in with one SQL statement, then the rollups are rebuilt once: 10 million events
-take well under a minute (see `make bench-queries`). `make run` uses this so that a newcomer's
-dashboard is not empty.
+The store adds the events in one statement of its engine and rebuilds its aggregates once:
+10 million events take well under a minute (see `make bench-queries`). `make run` uses this so
+that a newcomer's dashboard is not empty.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import time
 from candor.analytics.generate import DEFAULT_DAYS, MAX_EVENTS, generate_events
 from candor.cli import options
 from candor.cli.options import EXIT_USAGE, CommandFailed
-from candor.storage import rollups
 from candor.storage.base import StoreError
 
 DEFAULT_EVENTS = 100_000
@@ -57,9 +56,8 @@ def main(argv: list[str]) -> int:
         return error.status
     started = time.monotonic()
     try:
-        generate_events(store.execute, args.events, days=args.days, seed=args.seed,
+        generate_events(store, args.events, days=args.days, seed=args.seed,
                         end=dt.datetime.now(dt.UTC).replace(tzinfo=None))  # fmt: skip
-        store.execute(rollups.rebuild_sql())
     except (StoreError, ValueError) as error:
         print(f"candor generate: {error}", file=sys.stderr)
         return 1

@@ -59,8 +59,7 @@ def prune(args: argparse.Namespace) -> str:
     store = options.open_local(args.store, busy_hint=BUSY_HINT)
     try:
         if args.dry_run:
-            sql = "SELECT count(*) FROM events WHERE received_at < ?"
-            ((count,),) = store.query(sql, [cutoff])
+            count = store.count_events(end=cutoff)
             return f"would delete {count:,} events {when}"
         count = store.prune(cutoff)  # the store prunes the rollups' days in the same transaction
     except StoreError as error:

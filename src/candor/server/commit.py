@@ -13,7 +13,7 @@ meanwhile, without a round trip through a busy event loop, and it answers a grou
 `call_soon_threadsafe`) before doing anything else. Only when it was idle does it first wait
 `window_s`, so that concurrent requests join the same commit; under load the requests that
 queued during a commit go at once. After each commit it also folds the committed events into
-the rollups when that is due (`Store.fold_rollups`, about once a second).
+the rollups when that is due (`Store.tidy`, about once a second).
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ class GroupCommitter:
         elapsed = time.perf_counter() - started
         self._loop.call_soon_threadsafe(self._answer, group, outcomes, elapsed)
         try:
-            self._store.fold_rollups()
+            self._store.tidy()
         except StoreError as error:  # the next call, a query or the next start retries
             log.warning("could not fold events into the rollups: %s", error)
 

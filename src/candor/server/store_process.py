@@ -26,6 +26,19 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from candor.storage.base import Outcome, Submission
+    from candor.storage.questions import (
+        Breakdown,
+        DimensionValues,
+        ErrorCounts,
+        Filters,
+        InstallationCounts,
+        Percentiles,
+        PlatformCounts,
+        TimeRange,
+        Totals,
+        VersionCounts,
+    )
+    from candor.storage.synthetic import SyntheticEvents
 
 CONTROL_CONNECTIONS = 4  # analytics queries that may run at once
 READY_TIMEOUT_S = 120.0  # importing the engine and opening (and recovering) a large store
@@ -102,22 +115,60 @@ class StoreProcess:
         result: list[Outcome] = self._call("commit", list(submissions), now=now)
         return result
 
-    def fold_rollups(self, *, force: bool = False) -> int:
-        return int(self._call("fold_rollups", force=force))
+    def tidy(self) -> None:
+        self._call("tidy")
 
     def lookup_answer(self, key: str, *, now: datetime | None = None) -> bytes | None:
         answer: bytes | None = self._call("lookup_answer", key, now=now)
         return answer
 
-    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        rows: list[tuple[Any, ...]] = self._call("query", sql, list(params))
-        return rows
-
-    def execute(self, sql: str, params: Sequence[object] = ()) -> None:
-        self._call("execute", sql, list(params))
-
     def insert_events(self, events: Sequence[Mapping[str, object]], received_at: datetime) -> int:
         return int(self._call("insert_events", [dict(event) for event in events], received_at))
+
+    def insert_synthetic(self, spec: SyntheticEvents) -> int:
+        return int(self._call("insert_synthetic", spec))
+
+    def count_events(self, start: datetime | None = None, end: datetime | None = None) -> int:
+        return int(self._call("count_events", start, end))
+
+    def export_events(self, path: str, fmt: str, time_range: TimeRange | None = None) -> int:
+        return int(self._call("export_events", path, fmt, time_range))
+
+    def usage_totals(self, time_range: TimeRange, filters: Filters) -> Totals:
+        answer: Totals = self._call("usage_totals", time_range, filters)
+        return answer
+
+    def command_counts(self, time_range: TimeRange, filters: Filters) -> Breakdown:
+        answer: Breakdown = self._call("command_counts", time_range, filters)
+        return answer
+
+    def duration_percentiles(
+        self, time_range: TimeRange, filters: Filters, *, by_version: bool
+    ) -> list[Percentiles]:
+        answer: list[Percentiles] = self._call(
+            "duration_percentiles", time_range, filters, by_version=by_version
+        )
+        return answer
+
+    def error_counts(self, time_range: TimeRange, filters: Filters) -> ErrorCounts:
+        answer: ErrorCounts = self._call("error_counts", time_range, filters)
+        return answer
+
+    def installation_counts(self, time_range: TimeRange, filters: Filters) -> InstallationCounts:
+        answer: InstallationCounts = self._call("installation_counts", time_range, filters)
+        return answer
+
+    def version_counts(self, time_range: TimeRange, filters: Filters) -> VersionCounts:
+        answer: VersionCounts = self._call("version_counts", time_range, filters)
+        return answer
+
+    def platform_counts(self, time_range: TimeRange, filters: Filters) -> PlatformCounts:
+        answer: PlatformCounts = self._call("platform_counts", time_range, filters)
+        return answer
+
+    def dimension_values(self, time_range: TimeRange) -> DimensionValues:
+        answer: DimensionValues = self._call("dimension_values", time_range)
+        return answer
 
     def prune(self, before: datetime) -> int:
         return int(self._call("prune", before))

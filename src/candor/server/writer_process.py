@@ -66,17 +66,12 @@ _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 # The Store methods a control connection may call (besides "close").
 REMOTE_METHODS = frozenset(
     {
-        "commit",
-        "execute",
-        "expire_keys",
-        "fold_rollups",
-        "insert_events",
-        "lookup_answer",
-        "ping",
-        "prune",
-        "query",
+        "commit", "command_counts", "count_events", "dimension_values", "duration_percentiles",
+        "error_counts", "expire_keys", "export_events", "insert_events", "insert_synthetic",
+        "installation_counts", "lookup_answer", "ping", "platform_counts", "prune", "tidy",
+        "usage_totals", "version_counts",
     }
-)
+)  # fmt: skip
 
 log = logging.getLogger("candor.writer")
 
@@ -138,7 +133,7 @@ def commit_forever(stream: socket.socket, store: Store, window_s: float) -> None
             group, waiting = _split(waiting)
             stream.sendall(reply_frame(_commit(store, group)))
         try:
-            store.fold_rollups()
+            store.tidy()
         except StoreError as error:  # the next call, a query or the next start retries
             log.warning("could not fold events into the rollups: %s", error)
 

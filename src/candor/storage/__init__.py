@@ -1,6 +1,11 @@
 """Stores for events, chosen by URL: `open_store("events.duckdb")`.
 
-A backend is one module plus one line in `STORES` (scheme → "module:Class" import string, as
+- `base`: the contract every backend implements (`Store`), its one error, the commit types.
+- `questions`: the analytics questions a store answers, their range, filters and rows.
+- `plan`: the backend-free half of a group commit; `synthetic`: the synthetic data's model.
+- one package per backend (`duckdb`, ...): its SQL, and nothing else of it leaves storage.
+
+A backend is one package plus one line in `STORES` (scheme → "module:Class" import string, as
 uvicorn's config does), so the server, the analytics and the CLI never import a backend they
 do not use, and a missing optional library fails only when its scheme is asked for.
 """
@@ -18,7 +23,8 @@ if TYPE_CHECKING:
 # scheme → "module:Class"; the class takes the URL and opens the store.
 STORES: dict[str, str] = {
     "duckdb": "candor.storage.duckdb:DuckDBStore",
-    # "clickhouse": "candor.storage.clickhouse:ClickHouseStore",  (extra [clickhouse])
+    "clickhouse": "candor.storage.clickhouse:ClickHouseStore",  # extra [clickhouse]
+    "clickhouses": "candor.storage.clickhouse:ClickHouseStore",  # the same over TLS
 }
 DEFAULT_SCHEME = "duckdb"  # a plain path is an embedded DuckDB file
 
@@ -47,10 +53,13 @@ def open_store(url: str, *, memory_limit: str | None = None) -> Store:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
+        if error.name == module_name:
+            raise StoreError(f"the {scheme} store is not part of this installation") from None
         if error.name and error.name.split(".")[0] == "candor":
             raise
+        extra = "server" if scheme == DEFAULT_SCHEME else scheme.rstrip("s")
         raise StoreError(
-            f"the {scheme} store needs {error.name!r}: pip install 'candor[server]'"
+            f"the {scheme} store needs {error.name!r}: pip install 'candor[{extra}]'"
         ) from None
     store: Store = getattr(module, class_name)(url, memory_limit=memory_limit)
     return store

@@ -4,20 +4,21 @@ A commit is four calls to DuckDB: BEGIN, the idempotency keys, the events, COMMI
 through DuckDB's appenders (measured here: ~2 µs a row, against ~5 µs through UNNEST of
 parameter lists, ~60 µs through a VALUES list and ~1.4 ms through `executemany`; an Arrow table
 is a little faster for large batches but pyarrow alone adds 26 MB to the collector's memory).
-Which keys are retries is decided before: a Bloom filter (`candor.storage.key_filter`) rules
+Which keys are retries is decided before: a Bloom filter (`candor.storage.duckdb.key_filter`) rules
 out almost every fresh key, and the few it cannot are looked up in the table, which has no
 index (DuckDB would keep one in memory, ~90 bytes a key).
 
-The rollups (`candor.storage.rollups`) are not updated by each commit: that took two thirds of
-a commit's time. Events committed after the watermark `rollup_state.folded_through` are folded
-in by `fold_rollups` (the collector calls it between commits; it acts about once a second),
-and always before a query that reads a rollup, before `prune`, at `close` and when the store
+The rollups (`candor.storage.duckdb.rollups`) are not updated by each commit: that took two
+thirds of a commit's time. Events committed after the watermark `rollup_state.folded_through`
+are folded in by `fold_rollups` (`tidy`: the write loop calls it between commits; it acts about
+once a second), and always before a question, before `prune`, at `close` and when the store
 opens (after a crash). Commits without an explicit received_at are stamped with a commit time
 that only moves forward, so the watermark splits the events exactly; rows that would land at or
 before it (an import of old events) are folded in by their own commit.
 
-DuckDB lets one process open a file for writing: the collector is that process, and the
-analytics read through this object's `query` while it runs.
+DuckDB lets one process open a file for writing: the collector's store process is that
+process, and the analytics ask their questions (`candor.storage.duckdb.questions`) through it
+while it runs.
 """
 
 from __future__ import annotations
@@ -28,29 +29,46 @@ import os
 import threading
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 
 from candor.schema import FIELD_NAMES, FIELDS, UUID4_PATTERN
-from candor.storage import key_filter, rollups
 from candor.storage.base import (
+    EXPORT_FORMATS,
     IDEMPOTENCY_WINDOW,
     StoreError,
     StoreLocked,
     naive_utc,
     utc_now,
 )
-from candor.storage.memory_budget import MemoryBudget
+from candor.storage.duckdb import key_filter, questions, rollups, synthetic
+from candor.storage.duckdb.memory_budget import MemoryBudget
 from candor.storage.plan import CommitPlan
+from candor.storage.questions import NO_FILTERS
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from datetime import datetime
 
     from candor.schema import Field
     from candor.storage.base import Outcome, Submission
     from candor.storage.plan import StoredRow
+    from candor.storage.questions import (
+        Breakdown,
+        DimensionValues,
+        ErrorCounts,
+        Filters,
+        InstallationCounts,
+        Percentiles,
+        PlatformCounts,
+        TimeRange,
+        Totals,
+        VersionCounts,
+    )
+    from candor.storage.synthetic import SyntheticEvents
+
+T = TypeVar("T")
 
 log = logging.getLogger("candor.store")
 
@@ -70,6 +88,13 @@ _TICK = timedelta(microseconds=1)  # TIMESTAMP resolution: the step between two 
 # benchmark: peak RSS 201 → 185 MB, throughput unchanged).
 ALLOCATOR_SETTINGS = {"allocator_flush_threshold": "4MB", "allocator_background_threads": "true"}
 SLOW_BUILD_S = 0.1  # a key filter build that took longer is logged at INFO
+# COPY options per export format, and received_at in CSV as ISO 8601 UTC with its Z.
+EXPORT_OPTIONS = {
+    "parquet": "(FORMAT parquet, COMPRESSION zstd)",
+    "csv": "(FORMAT csv, HEADER true)",
+}
+assert set(EXPORT_OPTIONS) == set(EXPORT_FORMATS)
+_CSV_RECEIVED_AT = "strftime(received_at, '%Y-%m-%dT%H:%M:%S.%fZ') AS received_at"
 READ_ONLY_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
 
 
@@ -209,7 +234,12 @@ class DuckDBStore:
                 except duckdb.Error as error:
                     raise StoreError(f"idempotency keys: {_first_line(error)}") from None
 
+    def tidy(self) -> None:
+        self.fold_rollups()
+
     def fold_rollups(self, *, force: bool = False) -> int:
+        """Fold committed events into the rollups when due (or now, with `force`); returns how
+        many. Questions, `prune` and `close` fold first on their own, so answers are exact."""
         with self._lock:
             if not self._unfolded or self._closed:
                 return 0
@@ -222,7 +252,23 @@ class DuckDBStore:
             self._watermark, self._unfolded = watermark, 0
             return folded
 
+    def insert_synthetic(self, spec: SyntheticEvents) -> int:
+        with self._lock:
+            try:
+                with self._memory.whole(), self._transaction("generate"):
+                    self._run(synthetic.insert_sql(spec))
+                    # Far faster than folding millions of rows in batches.
+                    self._run(rollups.rebuild_sql())
+                    self._settle()
+            finally:
+                if not self._closed:
+                    self._watermark = rollups.watermark(self._con)
+                    self._recheck()
+        return spec.events  # the statement inserts exactly that many
+
     def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        """Run one write statement in its own transaction: DuckDB's alone, for tests and
+        tools (not part of the Store contract)."""
         with self._lock:
             try:
                 with self._memory.whole(), self._transaction("statement"):
@@ -260,11 +306,101 @@ class DuckDBStore:
             return self._held([key], [key_filter.key_hash(key)], now).get(key)
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one read-only statement (SELECT/EXPLAIN) over DuckDB's own tables.
+
+        DuckDB's alone, for tests and tools that inspect a file: not part of the Store
+        contract, and nothing in candor outside this package calls it. It reads the tables
+        as they are: the rollups count committed events once `fold_rollups` has run.
+        """
+        return self._answer(lambda: self._read(sql, params))
+
+    def count_events(self, start: datetime | None = None, end: datetime | None = None) -> int:
+        conditions, params = ["TRUE"], []
+        if start is not None:
+            conditions.append("received_at >= ?")
+            params.append(naive_utc(start))
+        if end is not None:
+            conditions.append("received_at < ?")
+            params.append(naive_utc(end))
+        sql = f"SELECT count(*) FROM events WHERE {' AND '.join(conditions)}"
+        return int(self._answer(lambda: self._read(sql, params))[0][0])
+
+    def export_events(self, path: str, fmt: str, time_range: TimeRange | None = None) -> int:
+        if fmt not in EXPORT_OPTIONS:
+            raise ValueError(f"export format {fmt!r}: one of {', '.join(EXPORT_FORMATS)}")
+        where, params = "TRUE", []
+        if time_range is not None:
+            where = "received_at >= ? AND received_at < ?"
+            params = [time_range.start_time, time_range.end_time]
+        columns = ", ".join(
+            name if name != "received_at" or fmt != "csv" else _CSV_RECEIVED_AT
+            for name in (*FIELD_NAMES, "received_at")
+        )
+        target = path.replace("'", "''")
+        with self._lock:
+            self._check_open()
+            try:
+                with self._memory.whole():
+                    ((count,),) = self._run(f"SELECT count(*) FROM events WHERE {where}", params)
+                    self._run(
+                        f"COPY (SELECT {columns} FROM events WHERE {where} ORDER BY received_at) "
+                        f"TO '{target}' {EXPORT_OPTIONS[fmt]}",
+                        params,
+                    )
+            except duckdb.Error as error:
+                raise StoreError(f"export failed: {_first_line(error)}") from None
+        return int(count)
+
+    # The analytics questions: candor.storage.questions says what each answers.
+
+    def usage_totals(self, time_range: TimeRange, filters: Filters) -> Totals:
+        return self._ask(questions.usage_totals, time_range, filters)
+
+    def command_counts(self, time_range: TimeRange, filters: Filters) -> Breakdown:
+        return self._ask(questions.command_counts, time_range, filters)
+
+    def duration_percentiles(
+        self, time_range: TimeRange, filters: Filters, *, by_version: bool
+    ) -> list[Percentiles]:
+        return self._ask(
+            lambda scope: questions.duration_percentiles(scope, by_version=by_version),
+            time_range,
+            filters,
+        )
+
+    def error_counts(self, time_range: TimeRange, filters: Filters) -> ErrorCounts:
+        return self._ask(questions.error_counts, time_range, filters)
+
+    def installation_counts(self, time_range: TimeRange, filters: Filters) -> InstallationCounts:
+        return self._ask(questions.installation_counts, time_range, filters)
+
+    def version_counts(self, time_range: TimeRange, filters: Filters) -> VersionCounts:
+        return self._ask(questions.version_counts, time_range, filters)
+
+    def platform_counts(self, time_range: TimeRange, filters: Filters) -> PlatformCounts:
+        return self._ask(questions.platform_counts, time_range, filters)
+
+    def dimension_values(self, time_range: TimeRange) -> DimensionValues:
+        return self._ask(questions.dimension_values, time_range, NO_FILTERS)
+
+    def _ask(
+        self, question: Callable[[questions.Scope], T], time_range: TimeRange, filters: Filters
+    ) -> T:
+        """Answer one question over the rollups, every committed event folded in first."""
+
+        def answer() -> T:
+            if self._unfolded:
+                self.fold_rollups(force=True)  # so the answers count every event
+            ((max_iid,),) = self._read("SELECT coalesce(max(iid), 0) FROM rollup_installations", ())
+            return question(questions.Scope(self._read, time_range, filters, int(max_iid)))
+
+        return self._answer(answer)
+
+    def _answer(self, read: Callable[[], T]) -> T:
+        """Run `read` with the whole memory budget; a DuckDB error becomes a StoreError."""
         try:
             with self._memory.whole():
-                if self._unfolded and "rollup_" in sql:
-                    self.fold_rollups(force=True)  # so rollup answers count every event
-                return self._read(sql, params)
+                return read()
         except duckdb.Error as error:
             raise StoreError(f"query failed: {_first_line(error)}") from None
 
