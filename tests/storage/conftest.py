@@ -1,5 +1,10 @@
-"""Every store backend in STORES, each skipped when its library is not installed; each opened
-both in the test's process and in a process of its own, as `candor serve` opens it."""
+"""Every store backend in STORES, each skipped when its library (or server) is not here; each
+opened both in the test's process and in a process of its own, as `candor serve` opens it.
+
+A backend joins the contract suites (test_store_contract.py, test_questions_contract.py) with
+an entry in URLS (a fresh, empty store per test; a server fixture may fill in the URL) and in
+LIBRARIES (the import it needs).
+"""
 
 from __future__ import annotations
 
@@ -21,7 +26,13 @@ URLS = {"duckdb": "duckdb://{tmp}/events.duckdb"}
 LIBRARIES = {"duckdb": "duckdb"}
 
 
-@pytest.fixture(params=sorted(STORES))
+# One scheme per backend class (clickhouses:// is clickhouse:// over TLS).
+BACKENDS = sorted(
+    {target: scheme for scheme, target in sorted(STORES.items(), reverse=True)}.values()
+)
+
+
+@pytest.fixture(params=BACKENDS)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh store URL per backend (a backend whose library or server is absent is skipped)."""
     scheme = request.param
