@@ -12,19 +12,20 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[server,demo,dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[server,demo,audit,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
 # Debian packages the tests and benchmarks use (headless Chromium for the dashboard test, wrk
-# for the collector benchmark). Installed only when missing and when we may (root).
+# for the collector benchmark, strace, curl and nodejs for the audit's tests). Installed only
+# when missing and when we may (root).
 system-deps:
-	@if command -v chromium >/dev/null && command -v wrk >/dev/null; then exit 0; fi; \
+	@if command -v chromium >/dev/null && command -v wrk >/dev/null && command -v strace >/dev/null && command -v node >/dev/null && command -v curl >/dev/null; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium wrk >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium wrk strace curl nodejs >/dev/null; \
 	else \
-		echo "system-deps: run as root, or install Debian's chromium and wrk yourself"; \
+		echo "system-deps: run as root, or install Debian's chromium, wrk, strace, curl and nodejs yourself"; \
 	fi
 
 # The main job: a collector on this machine, the demo CLI reporting to it, the dashboard.

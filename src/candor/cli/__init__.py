@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str | None]] = {
     "prune": ("candor.cli.prune", "delete raw events older than the retention limit", "server"),
     "publish": ("candor.cli.publish", "write the public, aggregate-only report", "server"),
     "generate": ("candor.cli.generate", "fill a store with realistic synthetic events", "server"),
+    "audit": ("candor.cli.audit", "check a CLI's telemetry promises in a sandbox", "audit"),
     "policy": (
         "candor.cli.policy",
         "print the Markdown telemetry policy generated from the schema",
