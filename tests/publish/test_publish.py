@@ -172,4 +172,15 @@ def test_a_folder_of_other_files_is_refused(known_store: Path, tmp_path: Path) -
     result = run_candor("publish", "--store", str(known_store), "--out", str(folder / "index.html"))
     assert result.returncode == 1
     assert "exists and is not a folder" in result.stderr
-    assert not list(tmp_path.glob(".site*"))  # no staging folder left behind
+    assert not list(tmp_path.glob(".candor-publish-*"))  # no staging folder left behind
+
+
+def test_an_empty_folder_or_a_link_to_one_is_used(known_store: Path, tmp_path: Path) -> None:
+    """An existing empty folder, reached through a symbolic link, gets the report in place."""
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    publish(known_store, tmp_path / "link")
+    assert (tmp_path / "link").is_symlink()
+    names = sorted(p.name for p in real.iterdir())
+    assert names == json.loads((real / "data.json").read_text())["files"]

@@ -3,8 +3,8 @@ one CSV per table.
 
 The folder is either new (or empty), or a previous output of `candor publish`, recognised by its
 data.json: anything else is refused, so a mistyped --out never mixes the report into, or
-overwrites files of, some other folder. Files are written into a staging folder beside it and
-moved into place, so a failure midway leaves the previous report whole; files this tool did not
+overwrites files of, some other folder. Files are written into a staging folder and moved into
+place, so a failure midway leaves the previous report whole; files this tool did not
 write (a host's CNAME, say) are left alone.
 """
 
@@ -83,7 +83,9 @@ def contents(figures: dict[str, Any], title: str, chart_library: Path) -> dict[s
 
 
 def _stage(directory: Path, files: Mapping[str, bytes]) -> Path:
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    # Inside an existing folder (it may be a link to another file system), else beside it.
+    where = directory if directory.is_dir() else directory.parent
+    staging = Path(tempfile.mkdtemp(prefix=".candor-publish-", dir=where))
     umask = os.umask(0)
     os.umask(umask)
     staging.chmod(0o777 & ~umask)  # mkdtemp's 0700 would hide the report from a web server
@@ -104,9 +106,7 @@ def write_site(
     except OSError as error:
         raise SiteError(f"cannot write {directory}: {error.strerror or error}") from None
     try:
-        if not directory.exists() or not any(directory.iterdir()):
-            with contextlib.suppress(FileNotFoundError):
-                directory.rmdir()
+        if not directory.exists():
             staging.rename(directory)
         else:
             # data.json first: from then on the folder is recognised as a report again.
