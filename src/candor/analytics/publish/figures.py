@@ -30,11 +30,13 @@ from candor.analytics.answers import (
     WeeklyActive,
     ratio,
 )
-from candor.analytics.filters import NO_FILTERS, Filters
+from candor.analytics.filters import NO_FILTERS
 from candor.analytics.publish.suppression import Cell, Split, independent, partition, round_duration
 
 if TYPE_CHECKING:
-    from candor.analytics.filters import TimeRange
+    from collections.abc import Iterable
+
+    from candor.analytics.filters import Filters, TimeRange
     from candor.storage.base import Store
 
 GENERATOR = "candor publish"
@@ -65,14 +67,23 @@ class Answers:
     release_installations: dict[tuple[str, str], int]
 
 
+def release_installations(
+    store: Store, time_range: TimeRange, versions: Iterable[str], filters: Filters = NO_FILTERS
+) -> dict[tuple[str, str], int]:
+    """Installations per (command, cli_version): what each release's durations rest on."""
+    return {
+        (usage.command, version): usage.installations
+        for version in sorted(set(versions))
+        for usage in queries.commands(
+            store, time_range, dataclasses.replace(filters, cli_version=version)
+        )
+    }
+
+
 def gather(store: Store, time_range: TimeRange) -> Answers:
     """Ask the query layer every question the public report answers."""
     release_latency = queries.latency_by_version(store, time_range)
-    release_installations = {
-        (usage.command, version): usage.installations
-        for version in sorted({row.cli_version for row in release_latency})
-        for usage in queries.commands(store, time_range, Filters(cli_version=version))
-    }
+    versions = (row.cli_version for row in release_latency)
     return Answers(
         overview=queries.overview(store, time_range),
         commands=queries.commands(store, time_range),
@@ -82,7 +93,7 @@ def gather(store: Store, time_range: TimeRange) -> Answers:
         weekly=queries.installations(store, time_range).weekly,
         latency=queries.latency_by_command(store, time_range),
         release_latency=release_latency,
-        release_installations=release_installations,
+        release_installations=release_installations(store, time_range, versions),
     )
 
 
