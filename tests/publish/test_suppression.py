@@ -42,6 +42,15 @@ def test_nothing_hidden_means_no_other() -> None:
     assert len(split.published) == 2 and not split.hidden and split.other_events is None
 
 
+def test_a_stores_own_other_row_is_never_shown_as_it_is() -> None:
+    """A forced name is hidden whatever its size, and counts towards "other"."""
+    cells = [Cell("a", 30, 300), Cell("(other)", 25, 99), Cell("b", 12, 40)]
+    split = partition(cells, Cell("total", 40, 439), k=10, forced=("(other)",))
+    assert [c.name for c in split.published] == ["a", "b"]
+    assert split.other_events == 99
+    assert [c.name for c in independent(cells, 10, forced=("(other)",)).published] == ["a", "b"]
+
+
 def test_independent_cells_stand_alone() -> None:
     """Without a published total, each cell is shown or hidden by its own installations."""
     split = independent([Cell("x", 10), Cell("y", 9), Cell("z", 1)], k=10)

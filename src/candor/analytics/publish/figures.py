@@ -32,6 +32,7 @@ from candor.analytics.answers import (
 )
 from candor.analytics.filters import NO_FILTERS
 from candor.analytics.publish.suppression import Cell, Split, independent, partition, round_duration
+from candor.storage.questions import OTHER
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
     from candor.analytics.filters import Filters, TimeRange
     from candor.storage.base import Store
 
+# A store answers for its most used values one by one and folds the rest into one row, named so
+# no value can be: that row is never shown as it is, only within "other".
+FOLDED = (OTHER,)
 GENERATOR = "candor publish"
 FORMAT = 1  # of data.json; raised when a field changes meaning
 RULE = (
@@ -138,12 +142,16 @@ def public_figures(answers: Answers, time_range: TimeRange, k: int) -> dict[str,
         return {**head, "withheld": True, "overview": None}
     total = Cell("total", o.installations, o.events)
     command_cells = [Cell(c.command, c.installations, c.events) for c in answers.commands]
-    commands = partition(command_cells, total, k)
+    commands = partition(command_cells, total, k, FOLDED)
     platforms = partition(
-        [Cell(s.name, s.installations, s.events) for s in answers.os_arch], total, k
+        [Cell(s.name, s.installations, s.events) for s in answers.os_arch], total, k, FOLDED
     )
-    versions = partition([Cell(v.cli_version, v.installations) for v in answers.versions], total, k)
-    errors = independent([Cell(e.error_code, e.installations, e.events) for e in answers.errors], k)
+    versions = partition(
+        [Cell(v.cli_version, v.installations) for v in answers.versions], total, k, FOLDED
+    )
+    errors = independent(
+        [Cell(e.error_code, e.installations, e.events) for e in answers.errors], k, FOLDED
+    )
     by_command = {c.command: c.installations for c in answers.commands}
     return {
         **head,
@@ -162,7 +170,7 @@ def public_figures(answers: Answers, time_range: TimeRange, k: int) -> dict[str,
             "rows": [
                 {"command": r.command, "p50": round_duration(r.p50), "p90": round_duration(r.p90)}
                 for r in answers.latency
-                if by_command.get(r.command, 0) >= k
+                if by_command.get(r.command, 0) >= k and r.command not in FOLDED
             ]
         },
         "durations_by_release": {
@@ -175,6 +183,7 @@ def public_figures(answers: Answers, time_range: TimeRange, k: int) -> dict[str,
                 }
                 for r in answers.release_latency
                 if answers.release_installations.get((r.command, r.cli_version), 0) >= k
+                and not {r.command, r.cli_version} & set(FOLDED)
             ]
         },
         "weekly_active": {

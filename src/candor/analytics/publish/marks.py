@@ -18,7 +18,7 @@ from candor.analytics.answers import (
     Performance,
     Platforms,
 )
-from candor.analytics.publish.figures import release_installations
+from candor.analytics.publish.figures import FOLDED, release_installations
 from candor.analytics.publish.suppression import (
     DEFAULT_MIN_INSTALLATIONS,
     Cell,
@@ -56,8 +56,8 @@ def public_marks(
 
     def breakdown(cells: list[Cell]) -> list[str]:
         if total is None:  # no total shown: each row stands alone
-            return _names(independent(cells, k).hidden)
-        return _names(partition(cells, total, k).hidden)
+            return _names(independent(cells, k, FOLDED).hidden)
+        return _names(partition(cells, total, k, FOLDED).hidden)
 
     hidden: dict[str, list[Any]] = {}
     commands = answers.get("commands")
@@ -78,20 +78,21 @@ def public_marks(
     errors = answers.get("errors")
     if isinstance(errors, Errors):
         cells = [Cell(e.error_code, e.installations, e.events) for e in errors.top]
-        hidden["error_code"] = _names(independent(cells, k).hidden)
+        hidden["error_code"] = _names(independent(cells, k, FOLDED).hidden)
     installations = answers.get("installations")
     if isinstance(installations, Installations):
         hidden["weeks"] = [w.week.isoformat() for w in installations.weekly if w.active < k]
     performance = answers.get("performance")
     if isinstance(performance, Performance):
         if isinstance(commands, list):
-            small = {c.command for c in commands if c.installations < k}
+            small = {c.command for c in commands if c.installations < k or c.command in FOLDED}
             hidden["latency"] = [r.command for r in performance.by_command if r.command in small]
         if releases is not None:
             hidden["releases"] = [
                 [r.command, r.cli_version]
                 for r in performance.by_version
                 if releases.get((r.command, r.cli_version), 0) < k
+                or {r.command, r.cli_version} & set(FOLDED)
             ]
     marks["hidden"] = hidden
     return marks

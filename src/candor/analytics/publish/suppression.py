@@ -17,6 +17,10 @@ published cell must be in a hidden one).
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
 
 DEFAULT_MIN_INSTALLATIONS = 10
 LOWEST_MIN_INSTALLATIONS = 2  # K = 1 would publish every installation's own figures
@@ -51,11 +55,20 @@ def meets_floor(installations: int, k: int) -> bool:
     return installations >= k
 
 
-def independent(cells: list[Cell] | tuple[Cell, ...], k: int) -> Split:
-    """Cells that do not add up to any published figure: each one is shown or hidden alone."""
+def _shown(cell: Cell, k: int, forced: Collection[str]) -> bool:
+    return meets_floor(cell.installations, k) and cell.name not in forced
+
+
+def independent(
+    cells: list[Cell] | tuple[Cell, ...], k: int, forced: Collection[str] = ()
+) -> Split:
+    """Cells that do not add up to any published figure: each one is shown or hidden alone.
+
+    Cells named in `forced` are hidden whatever their size (a store's own "other" row).
+    """
     return Split(
-        published=tuple(c for c in cells if meets_floor(c.installations, k)),
-        hidden=tuple(c for c in cells if not meets_floor(c.installations, k)),
+        published=tuple(c for c in cells if _shown(c, k, forced)),
+        hidden=tuple(c for c in cells if not _shown(c, k, forced)),
     )
 
 
@@ -72,20 +85,23 @@ def hidden_installations_at_least(published: list[Cell], hidden: list[Cell], tot
     return max(largest, outside)
 
 
-def partition(cells: list[Cell] | tuple[Cell, ...], total: Cell, k: int) -> Split:
+def partition(
+    cells: list[Cell] | tuple[Cell, ...], total: Cell, k: int, forced: Collection[str] = ()
+) -> Split:
     """Cells that add up to a published `total`: the floor plus complementary suppression.
 
     The total itself must meet the floor, or the whole table is withheld. Small cells are
     hidden; while the hidden ones together may rest on fewer than K installations, the
-    smallest published cell joins them (its installations alone then reach K).
+    smallest published cell joins them (its installations alone then reach K). Cells named in
+    `forced` are hidden from the start.
     """
     if not meets_floor(total.installations, k):
         return Split(published=(), hidden=tuple(cells), withheld=True)
     published = sorted(
-        (c for c in cells if meets_floor(c.installations, k)),
+        (c for c in cells if _shown(c, k, forced)),
         key=lambda c: (-c.installations, -c.events, c.name),
     )
-    hidden = [c for c in cells if not meets_floor(c.installations, k)]
+    hidden = [c for c in cells if not _shown(c, k, forced)]
     while hidden and published:
         if meets_floor(hidden_installations_at_least(published, hidden, total), k):
             break
