@@ -50,6 +50,8 @@ def _same_outcome(run: Run, baseline: Run) -> list[str]:
 
 def first_run(first: Run, second: Run, baseline: Run) -> Check:
     evidence = _same_outcome(first, baseline)
+    if first.read_stdin and not baseline.read_stdin:
+        evidence.append("first run: read its stdin, which an opted-out run did not: it asked")
     # The notice: what the first run printed and the second did not. (Not "more than the
     # opted-out run": a program that ignores its opt-out variable shows the notice there too.)
     notice = _added_lines(first, second)
@@ -71,7 +73,7 @@ def first_run(first: Run, second: Run, baseline: Run) -> Check:
     return Check(
         1,
         PASS,
-        f"same stdout and exit status ({baseline.exit_status}) as opted out, stdin closed; "
+        f"same stdout and exit status ({baseline.exit_status}) as opted out, stdin not read; "
         f"notice on stderr once ({first_line[:60]!r}…); {told}",
     )
 

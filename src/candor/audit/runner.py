@@ -1,12 +1,15 @@
 """One run of the program under audit, inside the sandbox, and everything observed about it.
 
 A run gets a fresh copy of the working directory (always the same path, so outputs compare),
-the given HOME, a minimal environment, stdin on /dev/null and stdout/stderr into files (a pipe
-would make the audit wait for any background process that inherited it). It is killed when it
-outlives the timeout. Afterwards the runner lists the processes left in the PID namespace
-(the audit is its PID 1: every orphan is re-parented to it and shown in /proc), waits a moment
-for them when background work is allowed (a detached sender delivering), then kills them all,
-so the next run starts from a namespace with nothing but the audit in it.
+the given HOME, a minimal environment, and stdout/stderr into files (a pipe would make the
+audit wait for any background process that inherited it). Its stdin is a pipe holding one
+newline and then end of file: closed for every purpose, the answer "default" to any prompt,
+and proof of whether the program read it (the newline is still there afterwards, or not).
+It is killed when it outlives the timeout. Afterwards the runner lists the processes left in
+the PID namespace (the audit is its PID 1: every orphan is re-parented to it and shown in
+/proc), waits a moment for them when background work is allowed (a detached sender
+delivering), then kills them all, so the next run starts from a namespace with nothing but
+the audit in it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
     from candor.audit.trace import Attempt, Tracer
 
 POLL_S = 0.02
+STDIN_PROBE = b"\n"
 
 
 class Run:
@@ -54,6 +58,7 @@ class Run:
         self.plain_requests: list[Request] = []  # at the plain-text listener
         self.plain_connections = 0
         self.home_changes: list[str] = []
+        self.read_stdin = False  # it consumed the newline waiting on its stdin
 
     def network_activity(self) -> list[str]:
         """Every sign of network use, one line each (empty: none observed)."""
@@ -79,6 +84,7 @@ class Run:
             "requests": len(self.requests),
             "leftover_processes": self.leftovers,
             "home_changes": self.home_changes,
+            "read_stdin": self.read_stdin,
         }
 
 
@@ -155,6 +161,9 @@ class Runner:
         out_path, err_path = (
             os.path.join(self.work, f"run-{number}.{kind}") for kind in ("out", "err")
         )
+        stdin, feed = os.pipe()
+        os.write(feed, STDIN_PROBE)
+        os.close(feed)
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             started = time.monotonic()
             try:
@@ -162,7 +171,7 @@ class Runner:
                     [*prefix, *argv],
                     cwd=self.cwd,
                     env=environ,
-                    stdin=subprocess.DEVNULL,
+                    stdin=stdin,
                     stdout=out,
                     stderr=err,
                     start_new_session=True,
@@ -187,6 +196,7 @@ class Runner:
         if left and not run.timed_out and (background or until is not None):
             _wait_for_others(time.monotonic() + self.settle, log, until)
         _kill_all(exclude=log)
+        run.read_stdin = _consumed(stdin)
         self.endpoint.release()
         if self.plain is not None:
             self.plain.release()
@@ -257,6 +267,18 @@ def _is_tracer(stat: str, cmdline: str, log: str) -> bool:
 def _reap(pid: int) -> None:
     with contextlib.suppress(ChildProcessError):  # not ours: its own parent reaps it
         os.waitpid(pid, os.WNOHANG)
+
+
+def _consumed(read_end: int) -> bool:
+    """Whether the program read the probe from its stdin pipe (closes our end)."""
+    os.set_blocking(read_end, False)
+    try:
+        left = os.read(read_end, len(STDIN_PROBE))
+    except BlockingIOError:
+        left = b""
+    finally:
+        os.close(read_end)
+    return left != STDIN_PROBE
 
 
 def _exited_within(pid: int, timeout: float) -> bool:

@@ -194,6 +194,7 @@ def run(options: AuditOptions) -> reporting.Report:
         env = {
             "PATH": os.environ.get("PATH", os.defpath),
             "LANG": "C.UTF-8",
+            **{name: os.environ[name] for name in ("PYTHONPATH",) if name in os.environ},
             "CANDOR_AUDIT_INSIDE": "1",
             "CANDOR_AUDIT_ROOT": "1" if os.geteuid() == 0 else "0",
         }

@@ -4,6 +4,7 @@
 #   extra-field       the event carries a tenth field
 #   argument          the event's command carries the arguments
 #   notice-stdout     the first-run notice goes to stdout
+#   ask               the first run asks for consent and reads the answer from stdin
 #   ignore-opt-out    YOUR_PLATFORM_TELEMETRY_OPT_OUT is ignored
 #   dns-opted-out     an opted-out run looks up a host name (an "update check")
 #   hang              the event is posted in the foreground, without a timeout
@@ -45,6 +46,7 @@ record() { # command status
     if [ ! -f "$config" ]; then
         save_config "$(cat /proc/sys/kernel/random/uuid)" true
         if [ "$BREAK" = notice-stdout ]; then notice; else notice >&2; fi
+        if [ "$BREAK" = ask ]; then printf 'Send anonymous usage data? [Y/n] ' >&2 && read -r _; fi
         return 0 # the notice run sends nothing
     fi
     grep -q '"enabled": false' "$config" && return 0
