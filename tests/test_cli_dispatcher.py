@@ -58,3 +58,31 @@ def test_missing_extra_prints_the_install_command(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stderr
     assert "pip install 'candor[server]'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_every_subcommand_reports_errors_the_same_way(tmp_path: Path) -> None:
+    """One CommandError type: each failure is one `candor NAME: …` line with its exit status."""
+    missing = str(tmp_path / "missing.duckdb")
+    cases = {
+        ("serve", "--retention", "1m"): 2,
+        ("report", "--store", missing): 1,
+        ("report", "--store", missing, "--since", "36h"): 2,
+        ("export", "--store", missing, "--format", "csv", "-o", str(tmp_path / "x.csv")): 1,
+        ("prune", "--store", missing, "--retention", "1m"): 2,
+        ("generate", "--events", "0", "--store", missing): 2,
+        ("policy", "--cli", "not a name!"): 2,
+    }
+    for args, status in cases.items():
+        result = run(*args, cwd=tmp_path)
+        lines = result.stderr.splitlines()
+        assert result.returncode == status, (args, result.stderr)
+        assert len(lines) == 1 and lines[0].startswith(f"candor {args[0]}: "), (args, lines)
+
+
+def test_exit_usage_is_defined_once() -> None:
+    """The exit statuses live in candor.cli.errors; no subcommand defines its own."""
+    from candor.cli import errors
+
+    sources = Path(errors.__file__).parent.glob("*.py")
+    definers = [path.name for path in sources if "EXIT_USAGE =" in path.read_text()]
+    assert definers == ["errors.py"]

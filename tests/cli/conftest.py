@@ -20,10 +20,11 @@ RUN_TIMEOUT_S = 120  # generous for a loaded 2-core machine; a hang still fails
 
 
 def run_candor(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """`candor ARGS…` as a subprocess: its exit status, stdout and stderr as text."""
+    """`candor ARGS…` as a subprocess (no terminal): its exit status, stdout and stderr as text."""
     return subprocess.run(
-        [CANDOR, *args], capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False, cwd=cwd
-    )
+        [CANDOR, *args], capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False,
+        cwd=cwd, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
 
 
 @pytest.fixture

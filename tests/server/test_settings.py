@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from candor.server.settings import DEFAULT_MEMORY_LIMIT, Settings, SettingsError, parse_duration
+from candor.server.settings import DEFAULT_MEMORY_LIMIT, Settings, SettingsError
 
 
 def test_defaults() -> None:
@@ -60,23 +60,6 @@ def test_bad_values_are_settings_errors(environ: dict[str, str], message: str) -
     """Each unusable value raises SettingsError naming the problem."""
     with pytest.raises(SettingsError, match=message):
         Settings.from_environ(environ)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("400d", timedelta(days=400)),
-        ("12h", timedelta(hours=12)),
-        ("30 m", timedelta(minutes=30)),
-        ("90s", timedelta(seconds=90)),
-        ("off", None),
-        ("", None),
-        ("0d", None),
-    ],
-)
-def test_parse_duration(text: str, expected: timedelta | None) -> None:
-    """Retention ages read as a number and a unit; off-like values mean keep everything."""
-    assert parse_duration(text) == expected
 
 
 def test_memory_limit_default_environment_flag_and_off() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from candor.analytics.durations import DurationError, parse_duration, whole_days
 from candor.storage.questions import (
     MAX_RANGE_DAYS,
     NO_FILTERS,
@@ -23,7 +24,6 @@ from candor.storage.questions import (
 )
 
 DEFAULT_SINCE = "30d"
-_SINCE = re.compile(r"^(\d{1,5})([dw])$")
 # The days a range may name: none before the epoch (no event was received then), and none so
 # late that the day after it, where the range ends, leaves the calendar.
 EARLIEST_DAY = dt.date(1970, 1, 1)
@@ -48,11 +48,11 @@ def parse_day(text: str, what: str = "date") -> dt.date:
 
 
 def parse_since(text: str, today: dt.date | None = None) -> TimeRange:
-    """`7d` (the last seven days, today included) or `4w` (the last 28 days)."""
-    match = _SINCE.match(text.strip().lower())
-    if not match:
-        raise QueryError(f"since must look like 7d or 4w, not {text!r}")
-    count = int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+    """`7d` (the last seven days, today included), `24h` (today) or `4w` (the last 28 days)."""
+    try:
+        count = whole_days(parse_duration(text, "since"), text)
+    except DurationError as error:
+        raise QueryError(str(error)) from None
     if count > MAX_RANGE_DAYS:
         raise QueryError(f"a range may span at most {MAX_RANGE_DAYS} days")
     return TimeRange.last(count, today)

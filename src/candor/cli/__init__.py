@@ -1,14 +1,18 @@
 """The `candor` command: a thin dispatcher that imports each subcommand only when it runs.
 
 Every subcommand lives in `candor.cli.<name>` and exposes `main(argv: list[str]) -> int`,
-parsing its own arguments (with `prog="candor <name>"`). A subcommand whose extra is not
-installed fails here with the one-line install command and exit status 2, never a traceback.
+parsing its own arguments (with `prog="candor <name>"`). It reports a failure by raising
+`candor.cli.errors.CommandError`, which is printed here, once, as `candor NAME: message`. A
+subcommand whose extra is not installed fails here with the one-line install command and exit
+status 2, never a traceback.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+
+from candor.cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, CommandError
 
 # name → (module, one-line help, extra the subcommand needs or None)
 SUBCOMMANDS: dict[str, tuple[str, str, str | None]] = {
@@ -29,8 +33,6 @@ SUBCOMMANDS: dict[str, tuple[str, str, str | None]] = {
         None,
     ),
 }
-
-EXIT_USAGE = 2
 
 
 def _usage() -> str:
@@ -67,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         status: int = module.main(rest)
+    except CommandError as error:
+        print(f"candor {name}: {error.message}", file=sys.stderr)
+        return error.status
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     return status

@@ -31,8 +31,8 @@ from candor.audit.options import (
     AuditOptions,
     env_prefix,
 )
+from candor.cli.errors import UsageError
 
-EXIT_USAGE = 2
 INSIDE_MODULE = "candor.audit.inside"
 
 
@@ -99,10 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class UsageError(Exception):
-    """A bad option or command line; the message is the one line to print."""
-
-
 def parse(argv: list[str]) -> tuple[AuditOptions, argparse.Namespace]:
     parser = build_parser()
     if "--" in argv:
@@ -156,11 +152,7 @@ def parse(argv: list[str]) -> tuple[AuditOptions, argparse.Namespace]:
 
 
 def main(argv: list[str]) -> int:
-    try:
-        options, args = parse(argv)
-    except UsageError as error:
-        print(f"candor audit: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    options, args = parse(argv)  # a UsageError is printed by the dispatcher
     try:
         report = run(options)
     except sandbox.SandboxError as error:

@@ -7,12 +7,10 @@ writes it straight from its engine (DuckDB: `COPY … TO`), so even millions of 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from candor.analytics.filters import QueryError
 from candor.cli import options
-from candor.cli.options import EXIT_USAGE, CommandFailed
+from candor.cli.errors import CommandError, UsageError
 from candor.storage.base import EXPORT_FORMATS, StoreError
 
 FORMATS = EXPORT_FORMATS
@@ -37,31 +35,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     """Entry point of `candor export`; returns the exit status."""
-    args = build_parser().parse_args(argv)
-    try:
-        return export(args)
-    except QueryError as error:
-        print(f"candor export: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except CommandFailed as error:
-        print(f"candor export: {error}", file=sys.stderr)
-        return error.status
+    return export(build_parser().parse_args(argv))
 
 
 def export(args: argparse.Namespace) -> int:
     output: Path = (args.output or Path(f"events.{args.format}")).resolve()
     if output.exists() and not args.force:
-        raise CommandFailed(f"{output} exists (use --force to replace it)", EXIT_USAGE)
+        raise UsageError(f"{output} exists (use --force to replace it)")
     if not output.parent.is_dir():
-        raise CommandFailed(f"no directory {output.parent}", EXIT_USAGE)
+        raise UsageError(f"no directory {output.parent}")
     time_range = None
     if args.since or args.start or args.end:
         time_range = options.time_range(args)
-    store = options.open_local(args.store, busy_hint="stop the collector first")
+    store = options.open_local(args.store)
     try:
         count = store.export_events(str(output), args.format, time_range)
     except StoreError as error:
-        raise CommandFailed(str(error)) from None
+        raise CommandError(str(error)) from None
     finally:
         store.close()
     print(f"candor export: wrote {count:,} events to {output}")

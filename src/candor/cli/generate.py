@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 import time
 
 from candor.analytics.generate import DEFAULT_DAYS, MAX_EVENTS, generate_events
 from candor.cli import options
-from candor.cli.options import EXIT_USAGE, CommandFailed
+from candor.cli.errors import CommandError, UsageError
 from candor.storage.base import StoreError
 
 DEFAULT_EVENTS = 100_000
@@ -44,25 +43,17 @@ def main(argv: list[str]) -> int:
     """Entry point of `candor generate`; returns the exit status."""
     args = build_parser().parse_args(argv)
     if not 0 < args.events <= MAX_EVENTS or args.days < 1:
-        print(
-            f"candor generate: --events must be 1 to {MAX_EVENTS:,} and --days at least 1",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    try:
-        store = options.open_local(args.store, create=True, busy_hint="stop the collector first")
-    except CommandFailed as error:
-        print(f"candor generate: {error}", file=sys.stderr)
-        return error.status
+        raise UsageError(f"--events must be 1 to {MAX_EVENTS:,} and --days at least 1")
+    where = options.store_url(args.store, create=True)
+    store = options.open_local(where, create=True)
     started = time.monotonic()
     try:
         generate_events(store, args.events, days=args.days, seed=args.seed,
                         end=dt.datetime.now(dt.UTC).replace(tzinfo=None))  # fmt: skip
     except (StoreError, ValueError) as error:
-        print(f"candor generate: {error}", file=sys.stderr)
-        return 1
+        raise CommandError(str(error)) from None
     finally:
         store.close()
-    print(f"candor generate: added {args.events:,} events over {args.days} days to {args.store} "
+    print(f"candor generate: added {args.events:,} events over {args.days} days to {where} "
           f"in {time.monotonic() - started:.1f} s")  # fmt: skip
     return 0

@@ -2,7 +2,7 @@
 
 A store is a DuckDB file the subcommand opens itself. DuckDB lets one process open a file, so
 while `candor serve` runs, these commands say so in one line (and `report` can read through the
-collector's stats API instead). Every problem becomes `CommandFailed`, printed as one line.
+collector's stats API instead). Every problem becomes a `CommandError`, printed as one line.
 """
 
 from __future__ import annotations
@@ -11,10 +11,17 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from candor.analytics.filters import DEFAULT_SINCE, Filters, parse_interactive, parse_range
+from candor.analytics.filters import (
+    DEFAULT_SINCE,
+    Filters,
+    QueryError,
+    parse_interactive,
+    parse_range,
+)
+from candor.cli.errors import CommandError, UsageError
 from candor.server.settings import DEFAULT_STORE
 from candor.storage import open_store, scheme_of
-from candor.storage.base import StoreError
+from candor.storage.base import StoreError, StoreLocked
 
 if TYPE_CHECKING:
     import argparse
@@ -22,15 +29,8 @@ if TYPE_CHECKING:
     from candor.analytics.filters import TimeRange
     from candor.storage.base import Store
 
-EXIT_FAILED, EXIT_USAGE = 1, 2
-
-
-class CommandFailed(Exception):
-    """A subcommand cannot go on; the message is one line, the status the exit status."""
-
-    def __init__(self, message: str, status: int = EXIT_FAILED) -> None:
-        super().__init__(message)
-        self.status = status
+# Where `make run` (scripts/demo.py) keeps its store, relative to the repository.
+MAKE_RUN_STORE = Path("candor-data") / DEFAULT_STORE
 
 
 def add_store_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -38,17 +38,30 @@ def add_store_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup
     parser.add_argument(
         "--store",
         metavar="PATH",
-        default=os.environ.get("CANDOR_STORE") or DEFAULT_STORE,
-        help=f"the DuckDB file (default: $CANDOR_STORE or ./{DEFAULT_STORE})",
+        help=f"the DuckDB file (default: $CANDOR_STORE, else ./{DEFAULT_STORE}, "
+        f"else ./{MAKE_RUN_STORE} as `make run` leaves it)",
     )
 
 
+def store_url(given: str | None, *, create: bool = False) -> str:
+    """The store a command means: --store, $CANDOR_STORE, ./events.duckdb, `make run`'s store.
+
+    `make run`'s store is only a fallback for reading, when ./events.duckdb does not exist.
+    """
+    url = given or os.environ.get("CANDOR_STORE") or ""
+    if url:
+        return url
+    if not create and not Path(DEFAULT_STORE).exists() and MAKE_RUN_STORE.exists():
+        return str(MAKE_RUN_STORE)
+    return DEFAULT_STORE
+
+
 def add_range_arguments(parser: argparse.ArgumentParser) -> None:
-    """--since N[d|w], or --from/--to days (UTC, inclusive)."""
+    """--since AGE (whole days: 7d, 24h, 4w), or --from/--to days (UTC, inclusive)."""
     parser.add_argument(
         "--since",
         metavar="AGE",
-        help=f"the last N days or weeks, e.g. 7d, 4w (default {DEFAULT_SINCE})",
+        help=f"the last whole days, e.g. 7d, 24h, 4w (default {DEFAULT_SINCE})",
     )
     parser.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day (UTC)")
     parser.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day (UTC)")
@@ -67,30 +80,41 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def time_range(args: argparse.Namespace) -> TimeRange:
-    """The range the arguments ask for (QueryError when they make no sense)."""
-    return parse_range(since=args.since, start=args.start, end=args.end)
+    """The range the arguments ask for (a UsageError when they make no sense)."""
+    try:
+        return parse_range(since=args.since, start=args.start, end=args.end)
+    except QueryError as error:
+        raise UsageError(str(error)) from None
 
 
 def filters(args: argparse.Namespace) -> Filters:
-    """The filters the arguments ask for (QueryError on a value the schema could not hold)."""
-    return Filters(
-        cli_version=args.cli_version,
-        os_arch=args.os_arch,
-        command=args.command,
-        interactive=parse_interactive(args.runs),
-    )
+    """The filters the arguments ask for (a UsageError on a value the schema could not hold)."""
+    try:
+        return Filters(
+            cli_version=args.cli_version,
+            os_arch=args.os_arch,
+            command=args.command,
+            interactive=parse_interactive(args.runs),
+        )
+    except QueryError as error:
+        raise UsageError(str(error)) from None
 
 
-def open_local(url: str, *, create: bool = False, busy_hint: str = "") -> Store:
-    """Open the store; a missing file (unless `create`) or a busy one is a CommandFailed."""
+def open_local(given: str | None, *, create: bool = False, busy_hint: str = "") -> Store:
+    """Open the store `store_url` picks; a missing file (unless `create`) or a busy one is a
+    CommandError. `busy_hint` ends the message when a running collector holds the file.
+    """
+    url = store_url(given, create=create)
     if scheme_of(url) == "duckdb" and not create:
         path = Path(url.removeprefix("duckdb://"))
         if not path.exists():
-            raise CommandFailed(f"no store at {path} (give --store PATH)")
+            where = "give --store PATH"
+            if not given and url == DEFAULT_STORE:
+                where += f"; `make run` keeps its store in {MAKE_RUN_STORE} in the repository"
+            raise CommandError(f"no store at {path} ({where})")
     try:
         return open_store(url)
+    except StoreLocked as error:
+        raise CommandError(f"{error}{busy_hint}") from None
     except StoreError as error:
-        text = str(error)
-        if "another process" in text and busy_hint:
-            text = f"{text}; {busy_hint}"
-        raise CommandFailed(text) from None
+        raise CommandError(str(error)) from None

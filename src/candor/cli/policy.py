@@ -11,9 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from candor.cli.errors import UsageError
 from candor.policy import DEFAULT_SOURCE_MODULE, render_policy
-
-EXIT_USAGE = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,7 +61,6 @@ def main(argv: list[str]) -> int:
             public_report=args.public_report,
         )
     except ValueError as error:
-        print(f"candor policy: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(str(error)) from None
     sys.stdout.write(text)
     return 0

@@ -9,7 +9,6 @@ Every figure rests on at least K distinct installations (see
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from candor.analytics.filters import QueryError, parse_since
@@ -17,7 +16,7 @@ from candor.analytics.publish.figures import gather, public_figures
 from candor.analytics.publish.site import SiteError, write_site
 from candor.analytics.publish.suppression import DEFAULT_MIN_INSTALLATIONS, LOWEST_MIN_INSTALLATIONS
 from candor.cli import options
-from candor.cli.options import EXIT_USAGE, CommandFailed
+from candor.cli.errors import CommandError, UsageError
 from candor.server.dashboard import CHART_LIBRARY, STATIC
 from candor.storage.base import StoreError
 
@@ -57,31 +56,27 @@ def publish(args: argparse.Namespace) -> list[str]:
     k = args.min_installations
     if k < LOWEST_MIN_INSTALLATIONS:
         least = LOWEST_MIN_INSTALLATIONS
-        raise CommandFailed(f"--min-installations must be at least {least}", EXIT_USAGE)
-    time_range = parse_since(args.since)
+        raise UsageError(f"--min-installations must be at least {least}")
+    try:
+        time_range = parse_since(args.since)
+    except QueryError as error:
+        raise UsageError(str(error)) from None
     store = options.open_local(args.store, busy_hint=BUSY_HINT)
     try:
         figures = public_figures(gather(store, time_range), time_range, k)
     except StoreError as error:
-        raise CommandFailed(str(error)) from None
+        raise CommandError(str(error)) from None
     finally:
         store.close()
     try:
         return write_site(Path(args.out), figures, args.title, STATIC / CHART_LIBRARY)
     except SiteError as error:
-        raise CommandFailed(str(error)) from None
+        raise CommandError(str(error)) from None
 
 
 def main(argv: list[str]) -> int:
     """Entry point of `candor publish`; returns the exit status."""
     args = build_parser().parse_args(argv)
-    try:
-        files = publish(args)
-    except QueryError as error:
-        print(f"candor publish: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except CommandFailed as error:
-        print(f"candor publish: {error}", file=sys.stderr)
-        return error.status
+    files = publish(args)  # a CommandError is printed by the dispatcher
     print(f"candor publish: wrote {len(files)} files to {args.out} (open {args.out}/index.html)")
     return 0

@@ -20,11 +20,11 @@ from candor.analytics.answers import envelope
 from candor.analytics.filters import QueryError
 from candor.analytics.report import print_tables, table_names, to_csv, to_json
 from candor.cli import options
-from candor.cli.options import EXIT_USAGE, CommandFailed
+from candor.cli.errors import CommandError, UsageError
 from candor.storage.base import StoreError
 
 HTTP_TIMEOUT_S = 60  # a year of a large store on a busy collector is still a few seconds
-BUSY_HINT = "read through it instead: candor report --url http://HOST:PORT --token TOKEN"
+BUSY_HINT = ": candor report --url http://HOST:PORT --token TOKEN"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,15 +68,15 @@ def fetch_remote(url: str, token: str, params: dict[str, str]) -> dict[str, Any]
             return body
     except urllib.error.HTTPError as error:
         if error.code == 401:
-            raise CommandFailed(f"{url} refused the admin token (401)") from None
+            raise CommandError(f"{url} refused the admin token (401)") from None
         try:
             message = json.load(error).get("message", error.reason)
         except ValueError:
             message = error.reason
-        raise CommandFailed(f"{url} answered {error.code}: {message}") from None
+        raise CommandError(f"{url} answered {error.code}: {message}") from None
     except (urllib.error.URLError, OSError, ValueError) as error:
         reason = getattr(error, "reason", error)
-        raise CommandFailed(f"cannot read {url}: {reason}") from None
+        raise CommandError(f"cannot read {url}: {reason}") from None
 
 
 def remote_params(args: argparse.Namespace) -> dict[str, str]:
@@ -96,39 +96,34 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
     if args.url:
         token = args.token or os.environ.get("CANDOR_ADMIN_TOKEN", "")
         if not token:
-            raise CommandFailed("--url needs --token (or $CANDOR_ADMIN_TOKEN)", EXIT_USAGE)
+            raise UsageError("--url needs --token (or $CANDOR_ADMIN_TOKEN)")
         return fetch_remote(args.url, token, remote_params(args))
     store = options.open_local(args.store, busy_hint=BUSY_HINT)
     try:
         answers = queries.summary(store, time_range, filters, sections)
         return envelope(time_range, filters, answers)
+    except QueryError as error:
+        raise UsageError(str(error)) from None
     except StoreError as error:
-        raise CommandFailed(str(error)) from None
+        raise CommandError(str(error)) from None
     finally:
         store.close()
 
 
 def main(argv: list[str]) -> int:
-    """Entry point of `candor report`; returns the exit status."""
+    """Entry point of `candor report`; returns the exit status (errors: CommandError)."""
     args = build_parser().parse_args(argv)
-    try:
-        if args.table and not args.csv:
-            raise CommandFailed("--table goes with --csv", EXIT_USAGE)
-        report = collect(args)
-        if args.json:
-            sys.stdout.write(to_json(report))
-        elif args.csv:
-            unknown = sorted(set(args.table or ()) - set(table_names(report)))
-            if unknown:
-                known = ", ".join(table_names(report))
-                raise CommandFailed(f"no table {unknown[0]!r}; tables: {known}", EXIT_USAGE)
-            sys.stdout.write(to_csv(report, args.table))
-        else:
-            print_tables(report)
-    except QueryError as error:
-        print(f"candor report: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except CommandFailed as error:
-        print(f"candor report: {error}", file=sys.stderr)
-        return error.status
+    if args.table and not args.csv:
+        raise UsageError("--table goes with --csv")
+    report = collect(args)
+    if args.json:
+        sys.stdout.write(to_json(report))
+    elif args.csv:
+        unknown = sorted(set(args.table or ()) - set(table_names(report)))
+        if unknown:
+            known = ", ".join(table_names(report))
+            raise UsageError(f"no table {unknown[0]!r}; tables: {known}")
+        sys.stdout.write(to_csv(report, args.table))
+    else:
+        print_tables(report)
     return 0

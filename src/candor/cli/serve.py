@@ -14,6 +14,8 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
+from candor.cli import preflight
+from candor.cli.errors import EXIT_FAILED, EXIT_OK, CommandError, UsageError
 from candor.server.settings import (
     DEFAULT_COMMIT_WINDOW_MS,
     DEFAULT_HOST,
@@ -28,9 +30,11 @@ from candor.server.settings import (
 )
 
 if TYPE_CHECKING:
+    import socket
+    from datetime import timedelta
+
     import uvicorn
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # On SIGTERM uvicorn stops accepting and lets running requests finish (they are waiting for
 # their commit, milliseconds away); this only bounds a stuck one.
 GRACEFUL_SHUTDOWN_S = 30
@@ -67,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--retention",
         metavar="AGE",
-        help="delete raw events older than this at start and daily, e.g. 400d (default: keep)",
+        help="delete raw events older than this at start and daily, at least 1d: e.g. 400d, "
+        "52w (default: keep them all)",
     )
     parser.add_argument(
         "--commit-window-ms",
@@ -106,17 +111,20 @@ def main(argv: list[str]) -> int:
             log_level=args.log_level,
         )
     except SettingsError as error:
-        print(f"candor serve: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    for path in (settings.tls_cert, settings.tls_key):
-        if path is not None and not os.path.isfile(path):
-            print(f"candor serve: no such file: {path}", file=sys.stderr)
-            return EXIT_USAGE
-    return serve(settings)
+        raise UsageError(str(error)) from None
+    if settings.tls_cert is not None and settings.tls_key is not None:
+        preflight.check_tls(settings.tls_cert, settings.tls_key)
+    preflight.check_memory_limit(settings.memory_limit)
+    listeners = preflight.bind(settings.host, settings.port)  # before any file is created
+    try:
+        return serve(settings, listeners)
+    finally:
+        for sock in listeners:
+            sock.close()
 
 
-def serve(settings: Settings) -> int:
-    """Open the store, run the collector until SIGTERM/SIGINT, close the store."""
+def serve(settings: Settings, listeners: list[socket.socket]) -> int:
+    """Open the store, run the collector on `listeners` until SIGTERM/SIGINT, close the store."""
     import uvicorn
 
     from candor.server import logs
@@ -133,8 +141,7 @@ def serve(settings: Settings) -> int:
             log_level=settings.log_level,
         )
     except StoreError as error:
-        print(f"candor serve: {error}", file=sys.stderr)
-        return EXIT_FAILED
+        raise CommandError(str(error)) from None
     try:
         config = server_config(
             create_app(settings, store),
@@ -148,8 +155,8 @@ def serve(settings: Settings) -> int:
         tune_interpreter()
         _announce(settings, store.url)
         _exit_on_stop_signals()
-        server.run()
-    except SystemExit as stop:  # a stop signal (see below), or uvicorn unable to bind
+        server.run(sockets=listeners)
+    except SystemExit as stop:  # a stop signal (see below), or uvicorn unable to start
         return stop.code if isinstance(stop.code, int) else EXIT_FAILED
     finally:
         store.close()  # after the last commit: checkpoints the WAL into the file
@@ -221,6 +228,11 @@ def _announce(settings: Settings, store_url: str) -> None:
         f"candor serve: store {store_url}",
         f"candor serve: dashboard {settings.base_url}/",
     ]
+    if settings.retention is not None:
+        lines.append(
+            f"candor serve: deleting events older than {_age(settings.retention)} "
+            "at start and daily (--retention)"
+        )
     if settings.admin_token_generated:
         lines.append(
             f"candor serve: admin token {settings.admin_token} "
@@ -229,3 +241,8 @@ def _announce(settings: Settings, store_url: str) -> None:
     else:
         lines.append("candor serve: admin token from CANDOR_ADMIN_TOKEN")
     print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def _age(duration: timedelta) -> str:
+    hours = round(duration.total_seconds() / 3600)
+    return f"{hours // 24} days" if hours % 24 == 0 else f"{hours} hours"

@@ -9,13 +9,15 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from starlette.config import Config
 
+from candor.analytics.durations import DurationError, parse_retention
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from datetime import timedelta
 
 DEFAULT_HOST = "127.0.0.1"  # loopback: exposing the collector is a deliberate choice
 DEFAULT_PORT = 8787
@@ -39,8 +41,6 @@ _MEMORY = re.compile(r"^\d+(\.\d+)?\s*([KMGT]i?B|B)$", re.IGNORECASE)
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")  # no "trace": it logs addresses
 ADMIN_TOKEN_BYTES = 24
 
-_DURATION = re.compile(r"^(\d+)\s*([dhms])$")
-_UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 _OFF = ("", "0", "off", "none", "never")
 
 
@@ -48,16 +48,12 @@ class SettingsError(ValueError):
     """A flag or variable has a value the collector cannot use; the message says which."""
 
 
-def parse_duration(text: str) -> timedelta | None:
-    """'400d', '12h', '30m', '90s' → timedelta; '', '0', 'off', 'none', 'never' → None."""
-    value = text.strip().lower()
-    if value in _OFF:
-        return None
-    match = _DURATION.match(value)
-    if match is None:
-        raise SettingsError(f"retention {text!r}: use a number and d, h, m or s, like 400d")
-    amount = int(match.group(1))
-    return timedelta(**{_UNITS[match.group(2)]: amount}) if amount else None
+def new_admin_token() -> str:
+    """A random admin token that never starts with '-' (a command line would read it as a flag)."""
+    while True:
+        token = secrets.token_urlsafe(ADMIN_TOKEN_BYTES)
+        if not token.startswith("-"):
+            return token
 
 
 @dataclass(frozen=True)
@@ -71,7 +67,7 @@ class Settings:
     tls_key: str | None = None
     rate_limit: float = DEFAULT_RATE_LIMIT  # requests/s per address; 0 turns it off
     rate_burst: int = DEFAULT_RATE_BURST
-    admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(ADMIN_TOKEN_BYTES))
+    admin_token: str = field(default_factory=new_admin_token)
     admin_token_generated: bool = True  # True: print it once at start, nobody else knows it
     retention: timedelta | None = None  # prune raw events older than this, at start and daily
     commit_window_s: float = DEFAULT_COMMIT_WINDOW_MS / 1000
@@ -134,6 +130,10 @@ class Settings:
         if log_level not in LOG_LEVELS:
             raise SettingsError(f"log level {log_level!r}: one of {', '.join(LOG_LEVELS)}")
         token = config("CANDOR_ADMIN_TOKEN", default="")
+        try:
+            retention = parse_retention(pick("retention", "") or "")
+        except DurationError as error:
+            raise SettingsError(str(error)) from None
         return cls(
             host=pick("host", DEFAULT_HOST) or DEFAULT_HOST,
             port=port,
@@ -142,9 +142,9 @@ class Settings:
             tls_key=tls_key,
             rate_limit=rate_limit,
             rate_burst=rate_burst,
-            admin_token=token or secrets.token_urlsafe(ADMIN_TOKEN_BYTES),
+            admin_token=token or new_admin_token(),
             admin_token_generated=not token,
-            retention=parse_duration(pick("retention", "") or ""),
+            retention=retention,
             commit_window_s=window_ms / 1000,
             memory_limit=memory_limit or None,
             log_level=log_level,
