@@ -9,18 +9,30 @@ here, first, so a port in use fails before the store exists.
 from __future__ import annotations
 
 import errno
+import re
 import socket
 import ssl
 from typing import NoReturn
 
 from candor.cli.errors import UsageError
-from candor.storage.duckdb.memory_budget import size_in_bytes
 
 # The smallest --memory-limit the store is known to work in: DuckDB allocates 256 KiB blocks
 # and needs a few MB to open a file, commit and fold; with 16 MB (8 MB while only committing)
 # it commits and answers the dashboard's questions (tests/cli/test_serve_setup.py).
 MEMORY_FLOOR = "16MB"
 LISTEN_BACKLOG = 2048  # uvicorn's default
+# DuckDB's units, as settings.py accepts them: KB, MB… are powers of 1000, KiB, MiB… of 1024.
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?)B\s*$", re.IGNORECASE)
+
+
+def size_in_bytes(size: str) -> int:
+    """'96MB' → 96000000, '1GiB' → 1073741824 (a size settings.py has already checked)."""
+    match = _SIZE.match(size)
+    if match is None:
+        raise UsageError(f"--memory-limit {size!r}: use a size like 96MB or 1GB")
+    number, prefix, binary = match.groups()
+    power = "_KMGT".index(prefix.upper() or "_")
+    return int(float(number) * (1024 if binary else 1000) ** power)
 
 
 def check_memory_limit(limit: str | None) -> None:
