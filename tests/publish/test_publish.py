@@ -142,7 +142,7 @@ def test_publishing_again_replaces_an_earlier_report(
     ("args", "status", "message"),
     [
         (["--min-installations", "1"], 2, "--min-installations must be at least 2"),
-        (["--since", "ninety"], 2, "since must look like 7d or 4w"),
+        (["--since", "ninety"], 2, "since 'ninety': use a whole number and a unit"),
         (["--store", "missing.duckdb"], 1, "no store at"),
     ],
 )
