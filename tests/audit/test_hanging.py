@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from typing import TYPE_CHECKING
 
-from tests.audit.conftest import audit, make_cli
+from tests.audit.conftest import audit, make_cli, run_audit
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -38,4 +39,17 @@ def test_a_cli_that_hangs_on_a_hanging_endpoint_is_killed_and_caught_by_check_6(
     assert len(hanging) == 1 and hanging[0]["timed_out"]  # once is evidence enough
     # Nothing it started outlives the audit, and the audit's temporary files are gone.
     assert _processes_running(cli) == []
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith("candor-audit")] == []
+
+
+def test_a_command_that_never_ends_even_opted_out_cannot_be_audited(tmp_path: Path) -> None:
+    program = tmp_path / "forever"
+    program.write_text("#!/bin/sh\nsleep 1000\n")
+    program.chmod(0o755)
+    result = run_audit("--timeout", "1", "--", str(program), tmp=tmp_path, json_form=False)
+    assert isinstance(result, subprocess.CompletedProcess)
+    assert result.returncode == 2
+    assert "did not end within 1 s even opted out" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _processes_running(str(program)) == []
     assert [path.name for path in tmp_path.iterdir() if path.name.startswith("candor-audit")] == []

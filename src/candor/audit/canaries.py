@@ -48,7 +48,7 @@ class Canaries:
         found = {
             "an argument": self.argument,
             "the working directory's path": self.cwd,
-            "the user name ($USER, /etc/passwd)": self.user,
+            "the user name ($USER, /etc/passwd, ~/.gitconfig)": self.user,
             "the host name": self.host,
             f"the contents of ./{FILE_NAME}": self.file,
         }

@@ -131,7 +131,11 @@ def canaries(runs: list[Run], planted: Canaries) -> Check:
             evidence += canary_search.find(places, f"{where} (body)", request.body)
         for name in run.dns:
             evidence += canary_search.find(places, f"{run.label}: DNS lookup", name.encode())
-    summary = f"{len(places)} canaries searched for in {requests} request(s) and every DNS lookup"
+    lookups = sum(len(run.dns) for run in runs)
+    summary = (
+        f"{len(places)} canaries (argument, {len(planted.env)} environment variables, working "
+        f"directory, user, host, file) searched in {requests} request(s), {lookups} DNS lookup(s)"
+    )
     if evidence:
         return Check(3, FAIL, f"{summary}: found {len(evidence)}", evidence)
     return Check(3, PASS, f"{summary}: none found (raw, decoded, encoded or hashed)")
@@ -150,17 +154,15 @@ def _quiet(run: Run, *, files: bool = True) -> list[str]:
     return found
 
 
-def opt_out(runs: list[Run], observers: list[str]) -> Check:
+def opt_out(runs: list[Run], settings: list[str], watched: str) -> Check:
     evidence = [line for run in runs for line in _quiet(run)]
-    watched = ", ".join(observers)
     if evidence:
         return Check(4, FAIL, f"activity while opted out (watched by {watched})", evidence)
-    names = sorted({run.label for run in runs})
     return Check(
         4,
         PASS,
-        f"{len(runs)} opted-out runs ({'; '.join(names)}): no network activity, no file "
-        f"under HOME, no process left (watched by {watched})",
+        f"{', '.join(settings)}, fresh and installed HOME: no connection attempt, no DNS "
+        f"lookup, no file under HOME, no process left (watched by {watched})",
     )
 
 
@@ -234,17 +236,18 @@ def do_not_track(run: Run, claimed: bool) -> Check:
     )
 
 
-def plain_text(run: Run | None, host: str, observers: list[str]) -> Check:
+def plain_text(run: Run | None, host: str, watched: str) -> Check:
     if run is None:
         return Check(8, SKIP, "no observer for a plain-text attempt (no strace, no listener)")
     evidence = [str(attempt) for attempt in run.attempts if attempt.address.startswith(host)]
     if run.plain_connections:
         evidence.append(f"{run.plain_connections} connection(s) reached http://{host}/")
     evidence += [f"sent {request.method} {request.target}" for request in run.plain_requests]
-    watched = ", ".join(observers)
     if evidence:
         return Check(8, FAIL, f"tried plain http:// to {host} (watched by {watched})", evidence)
-    return Check(8, PASS, f"pointed at http://{host}/ (no route out): no attempt ({watched})")
+    return Check(
+        8, PASS, f"pointed at http://{host}/v1/event (no route out): no attempt ({watched})"
+    )
 
 
 def config_id(home: str, config_dir: str) -> str | None:

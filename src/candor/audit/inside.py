@@ -37,7 +37,12 @@ from candor.audit.trace import Tracer
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-MARKER = "CANDOR_AUDIT_INSIDE"  # set by the outer `candor audit`; nothing else may start this
+# Set by the outer `candor audit`; nothing else may start this module.
+MARKER = "CANDOR_AUDIT_INSIDE"
+
+
+class Unauditable(sandbox.SandboxError):
+    """The program cannot be audited as asked (it never ends); exit status 2 with the reason."""
 
 
 def audit(options: AuditOptions, work: str) -> Report:
@@ -57,20 +62,16 @@ def audit(options: AuditOptions, work: str) -> Report:
         plain = None
     down = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # bound, never listening: refused
     down.bind(("127.0.0.1", 0))
-    observers = (
-        (["strace (every connect/send)"] if tracer else [])
-        + [
-            "DNS recorder on 127.0.0.1:53",
-            "capture endpoint",
-        ]
-        + (["plain-text listener"] if plain else [])
-    )
+    observers = (["strace"] if tracer else []) + ["DNS recorder", "capture endpoint"]
+    if plain is not None:
+        observers.append("plain-text listener")
     as_root = os.environ.get("CANDOR_AUDIT_ROOT") == "1"
+    blind = "" if tracer else f"; without strace ({tracer_note}) other attempts go unseen"
     report.sandbox = {
         "summary": (
-            "network namespace with only loopback, PID namespace, "
+            "network namespace with only lo, PID namespace, "
             f"{'as root' if as_root else 'unprivileged user namespace'}; "
-            f"observed by {', '.join(observers)}"
+            f"observed by {', '.join(observers)}{blind}"
         ),
         "network_namespace": True,
         "interfaces": ["lo"],
@@ -85,7 +86,8 @@ def audit(options: AuditOptions, work: str) -> Report:
         work, base_env, planted, endpoint, plain, dns, tracer, options.timeout, options.settle
     )
     try:
-        report.checks = _run_checks(options, runner, planted, observers, down.getsockname()[1])
+        watched = ", ".join(observers)
+        report.checks = _run_checks(options, runner, planted, watched, down.getsockname()[1])
     finally:
         endpoint.close()
         dns.close()
@@ -101,7 +103,7 @@ def _run_checks(
     options: AuditOptions,
     runner: Runner,
     planted: Canaries,
-    observers: list[str],
+    watched: str,
     down_port: int,
 ) -> list[Check]:
     command, program = options.command, options.command[:1]
@@ -115,6 +117,11 @@ def _run_checks(
         for i, (env, (name, _)) in enumerate(zip(opted, options.opt_outs, strict=True))
     ]  # fmt: skip
     baseline = fresh_opted[0]
+    if baseline.timed_out:
+        raise Unauditable(
+            f"{options.command[0]} did not end within {options.timeout:g} s even opted out: "
+            "audit a command that ends (e.g. `init`, `--version`), or raise --timeout"
+        )
     main = runner.home("main")
     first = runner.run("first run", main, command, send)
     second = runner.run("second run", main, command, send)
@@ -157,15 +164,16 @@ def _run_checks(
     checker = SchemaCheck(options.schema or load_schema(None))
     config_ids = {"main": checks.config_id(main, options.config_dir)}
     all_runs = runner.runs
+    settings = [f"{name}={value}" for name, value in options.opt_outs]
     return [
         checks.first_run(first, second, baseline),
         checks.schema(all_runs, checker, config_ids),
         checks.canaries(all_runs, planted),
-        checks.opt_out([*fresh_opted, *main_opted], observers),
+        checks.opt_out([*fresh_opted, *main_opted], settings, watched),
         checks.disable(*switches),
         checks.endpoint_down(baselines, down, hanging),
         checks.do_not_track(dnt, claims_dnt),
-        checks.plain_text(plain, sandbox.PLAIN_HOST, observers),
+        checks.plain_text(plain, sandbox.PLAIN_HOST, watched),
     ]
 
 

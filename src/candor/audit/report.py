@@ -120,7 +120,7 @@ def render_text(report: Report, *, width: int = 100) -> str:
         lines.append(f"{check.verdict}  {check.number}. {check.title}")
         lines.append(f"      {check.summary}")
         for item in check.evidence[:12]:
-            lines.append(f"      - {_cut(item, width - 8)}")
+            lines.append(f"      - {_cut(item, 2 * width)}")
         if len(check.evidence) > 12:
             lines.append(f"      - ... and {len(check.evidence) - 12} more (see --json)")
     counts = {

@@ -119,8 +119,12 @@ class Runner:
         path = os.path.join(self.work, "homes", name)
         if copy_of is not None:
             shutil.copytree(copy_of, path, symlinks=True)
-        else:
-            os.makedirs(path)
+            return path
+        os.makedirs(path)
+        # Where a program looks for who you are (git-aware CLIs do): the user canary again.
+        with open(os.path.join(path, ".gitconfig"), "w", encoding="utf-8") as file:
+            user = self.canaries.user
+            file.write(f"[user]\n\tname = {user}\n\temail = {user}@example.com\n")
         return path
 
     def run(
