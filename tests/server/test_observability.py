@@ -13,7 +13,8 @@ from candor.analytics import queries
 from candor.analytics.answers import Overview
 from candor.schema import MAX_BATCH_EVENTS, json_schema
 from candor.server.observability import PROMETHEUS_TYPE
-from candor.server.stats_api import PARAMETERS, ROUTE_PATHS
+from candor.server.stats_api import ROUTE_PATHS
+from candor.server.stats_parameters import PARAMETERS
 from tests.support.load import make_event
 
 if TYPE_CHECKING:

@@ -25,9 +25,9 @@ from candor.storage.questions import (
 
 DEFAULT_SINCE = "30d"
 # The days a range may name: none before the epoch (no event was received then), and none so
-# late that the day after it, where the range ends, leaves the calendar.
+# late that the day after it, where the range ends, nears the end of the calendar.
 EARLIEST_DAY = dt.date(1970, 1, 1)
-LATEST_DAY = dt.date(9999, 12, 30)
+LATEST_DAY = dt.date(9998, 12, 31)
 
 
 __all__ = [

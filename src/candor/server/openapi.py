@@ -3,7 +3,7 @@
 Nothing in it is copied by hand. The paths are the app's routes; an operation's summary and
 description are its endpoint's docstring; POST /v1/event's body is the JSON Schema of
 `candor.schema`; a /v1/stats answer is the JSON Schema of its query function's return type
-(`candor.analytics.answers`, through msgspec) and its parameters are `stats_api.PARAMETERS`; an
+(`candor.analytics.answers`, through msgspec) and its parameters are `stats_parameters`; an
 endpoint made by `auth.admin_only` is marked as needing the admin token (HTTP bearer). What code
 cannot tell (media types, error statuses) an endpoint states next to itself with `@operation`.
 """
@@ -23,7 +23,8 @@ from candor.analytics import answers, queries
 from candor.schema import EVENT_PATH, MAX_BATCH_EVENTS, MAX_BODY_BYTES, json_schema
 from candor.server.auth import requires_admin
 from candor.server.idempotency import MAX_KEY_LENGTH
-from candor.server.stats_api import PARAMETERS, SECTIONS_PARAMETER, StatsRoute
+from candor.server.stats_api import StatsRoute
+from candor.server.stats_parameters import PARAMETERS, SECTIONS
 from candor.storage.base import IDEMPOTENCY_KEY_PATTERN, Store
 
 if TYPE_CHECKING:
@@ -147,17 +148,17 @@ def _stats_operation(route: StatsRoute, data: dict[str, dict[str, Any]]) -> dict
             "type": "object",
             "properties": {section: data[section] for section in queries.SECTIONS},
         }
-    help_text = {**PARAMETERS, SECTIONS_PARAMETER[0]: SECTIONS_PARAMETER[1]}
+    table = {**PARAMETERS, "sections": SECTIONS}
     return {
         "parameters": [
             {
-                "name": parameter,
+                "name": name,
                 "in": "query",
                 "required": False,
-                "description": help_text[parameter],
-                "schema": {"type": "string"},
+                "description": table[name].description,
+                "schema": table[name].schema,
             }
-            for parameter in route.parameters
+            for name in route.parameters
         ],
         "responses": {
             "200": {
@@ -246,10 +247,15 @@ def _post_events() -> dict[str, Any]:
                 },
             },
             {
+                # A schema cannot say "gzip only when the body is gzip data", so it lists only
+                # what any body described here may carry; the words say the rest.
                 "name": "Content-Encoding",
                 "in": "header",
                 "required": False,
-                "schema": {"type": "string", "enum": ["gzip", "identity"]},
+                "description": "identity, or absent. A client may also send gzip, with the "
+                "body gzip-compressed (the limits apply after decoding): a body that is not "
+                "gzip data under gzip is a 400.",
+                "schema": {"type": "string", "enum": ["identity"]},
             },
         ],
         "requestBody": {

@@ -23,6 +23,7 @@ from candor.analytics.answers import envelope
 from candor.analytics.filters import Filters, QueryError, parse_interactive, parse_range
 from candor.server.auth import NO_STORE, admin_only
 from candor.server.errors import error_response
+from candor.server.stats_parameters import FILTER_PARAMETERS, RANGE_PARAMETERS, check
 from candor.storage.base import StoreError
 
 if TYPE_CHECKING:
@@ -34,26 +35,6 @@ if TYPE_CHECKING:
     from candor.analytics.filters import TimeRange
 
 PREFIX = "/v1/stats"
-# Every query parameter and what it means: parse_query accepts exactly these, and the
-# OpenAPI document (candor.server.observability) describes them from here.
-PARAMETERS = {
-    "since": "the last N days (7d) or weeks (4w), today (UTC) included; default 30d",
-    "from": "the first UTC day (YYYY-MM-DD) of an explicit range; with `to`",
-    "to": "the last UTC day (YYYY-MM-DD) of an explicit range; with `from`",
-    "cli_version": "only events of this cli_version",
-    "os_arch": "only events of this os_arch",
-    "command": "only events of this command",
-    "interactive": "true: interactive runs only; false: scripts and CI only",
-}
-RANGE_PARAMETERS = ("since", "from", "to")
-FILTER_PARAMETERS = ("cli_version", "os_arch", "command", "interactive")
-SECTIONS_PARAMETER = (
-    "sections",
-    f"a comma-separated subset of {', '.join(queries.SECTIONS)} (default: all)",
-)
-MAX_PARAMETER_LENGTH = 64  # longer than any valid filter value; refuses junk early
-# `sections` may name every section, some more than once (answered once): room for that.
-MAX_SECTIONS_LENGTH = 256
 
 
 def parse_query(request: Request, extra: tuple[str, ...] = ()) -> tuple[TimeRange, Filters]:
@@ -65,18 +46,14 @@ def parse_query(request: Request, extra: tuple[str, ...] = ()) -> tuple[TimeRang
     for name, value in params.multi_items():
         if len(params.getlist(name)) > 1:
             raise QueryError(f"parameter {name!r} given more than once")
-        limit = MAX_SECTIONS_LENGTH if name == SECTIONS_PARAMETER[0] else MAX_PARAMETER_LENGTH
-        if len(value) > limit:
-            raise QueryError(f"parameter {name!r} is too long")
+        check(name, value)
     time_range = parse_range(
-        since=params.get("since") or None,
-        start=params.get("from") or None,
-        end=params.get("to") or None,
+        since=params.get("since"), start=params.get("from"), end=params.get("to")
     )
     filters = Filters(
-        cli_version=params.get("cli_version") or None,
-        os_arch=params.get("os_arch") or None,
-        command=params.get("command") or None,
+        cli_version=params.get("cli_version"),
+        os_arch=params.get("os_arch"),
+        command=params.get("command"),
         interactive=parse_interactive(params.get("interactive")),
     )
     return time_range, filters
@@ -155,9 +132,7 @@ def routes() -> list[BaseRoute]:
         for name in queries.SECTIONS
     ]
     table.append(StatsRoute(f"{PREFIX}/dimensions", _dimensions, queries.dimensions))
-    table.append(
-        StatsRoute(f"{PREFIX}/summary", _summary, queries.summary, (SECTIONS_PARAMETER[0],))
-    )
+    table.append(StatsRoute(f"{PREFIX}/summary", _summary, queries.summary, ("sections",)))
     return table
 
 
