@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint format pytest install system-deps bench-client bench-collector bench-queries clean
+.PHONY: run test lint format pytest install system-deps fuzz bench-client bench-collector bench-queries clean
 
 # Create the virtual environment and install the project with every extra; redone when
 # pyproject.toml changes.
@@ -47,6 +47,12 @@ pytest: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint pytest
+
+# The two fuzzers (atheris over the app, schemathesis over a running collector) for longer than
+# the few tens of seconds `make test` gives each: FUZZ_SECONDS apiece.
+FUZZ_SECONDS ?= 600
+fuzz: install
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/pytest -s tests/server/test_fuzz_app.py tests/e2e/test_fuzz_http.py
 
 bench-client: install
 	$(PY) bench/client_overhead.py
