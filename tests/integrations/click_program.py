@@ -6,6 +6,7 @@ extra `wait` command prints "ready" and blocks on stdin, so a test can press Ctr
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import click
@@ -16,6 +17,9 @@ from tests.integrations.apps import APP_NAME, ERROR_CODES, VERSION, make_click_a
 
 
 def main() -> None:
+    # A shell running `make test &` starts its jobs with SIGINT ignored, and Python keeps an
+    # inherited SIG_IGN: without this a test's Ctrl-C would never reach the program.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     mode, argv = sys.argv[1], sys.argv[2:]
     app = make_click_app()
 
