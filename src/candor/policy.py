@@ -182,9 +182,12 @@ def render_policy(
         "For non-interactive environments like CI/CD, you can set an environment variable to "
         "disable telemetry for a single command execution:",
         f"```sh\n{opt_out}=1 {cli} deploy\n```",
-        f"{_code(opt_out)} accepts {_code('1')}, {_code('true')} or {_code('yes')}. The "
-        f"cross-tool {_code('DO_NOT_TRACK=1')} convention is honoured too (any value but "
-        f"empty, {_code('0')} or {_code('false')}). With either set, a command records "
+        f"{_code(opt_out)} set to any value but empty, {_code('0')}, {_code('false')} or "
+        f"{_code('no')} (in any case) turns telemetry off: {_code('1')}, {_code('yes')} and "
+        f"{_code('on')} all do. The cross-tool {_code('DO_NOT_TRACK=1')} convention is "
+        f"honoured too (any value but empty, {_code('0')} or {_code('false')}). "
+        f"{_code(f'{cli} telemetry status')} names the variable and the value that turned "
+        "telemetry off. With either set, a command records "
         "nothing: the CLI opens no network connection, starts no process, and creates or "
         "writes no telemetry file, whatever the configuration file says.",
         "### Seeing What Is Sent",

@@ -26,10 +26,12 @@ if TYPE_CHECKING:
 
 STATUS_KEYS = {
     "debug", "dropped", "enabled", "endpoint", "endpoint_problem", "files", "installation_id",
-    "last_delivery", "next_attempt", "problem", "queued", "rejected", "source",
+    "last_delivery", "last_failure", "last_failure_at", "next_attempt", "problem", "queued",
+    "rejected", "source", "source_value",
 }  # fmt: skip
 DELIVERY_FILES = (
     "telemetry-spool.log", "telemetry-spool.lock", "telemetry-state.json", "telemetry-sender.lock",
+    "telemetry-sent.jsonl",
 )  # fmt: skip
 
 
@@ -83,9 +85,10 @@ def test_status_under_an_opt_out(cli: Cli, seeded: Path, env: dict[str, str]) ->
     """With the variable set, status says off and names the variable that decided."""
     answer = status_json(cli, {**env, "YOUR_PLATFORM_TELEMETRY_OPT_OUT": "1"})
     assert (answer["enabled"], answer["source"]) == (False, "YOUR_PLATFORM_TELEMETRY_OPT_OUT")
+    assert answer["source_value"] == "1"
     assert answer["installation_id"] == read_config(seeded)["installation_id"]
     text = run_cli(["telemetry", "status"], {**env, "DO_NOT_TRACK": "1"}, cli=cli.kind).stdout
-    assert text.startswith("Telemetry:") and "off (DO_NOT_TRACK is set" in text
+    assert text.startswith("Telemetry:") and "off (DO_NOT_TRACK=1 is set" in text
 
 
 def test_disable_purges_the_queue_and_sends_nothing(

@@ -7,14 +7,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from candor.client.consent import do_not_track, endpoint_problem, env_prefix, flag
-from tests.client.harness import platform_dir, spooled_events
+from candor.client.consent import do_not_track, endpoint_problem, env_prefix, flag, opts_out
+from tests.client.harness import platform_dir, run_cli, spooled_events
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
     from candor.client import Telemetry
+    from tests.client.harness import Cli
 
 ID = "3f1c2b4a-9d8e-4f7a-8b6c-5d4e3f2a1b0c"
 OPT_OUT = "YOUR_PLATFORM_TELEMETRY_OPT_OUT"
@@ -38,6 +39,14 @@ PRECEDENCE = [
     ({"DO_NOT_TRACK": ""}, False, False, "config"),
     ({OPT_OUT: "no"}, True, True, "config"),
     ({OPT_OUT: "0", "DO_NOT_TRACK": "FALSE"}, False, False, "config"),
+    # Whoever set the opt-out variable meant to opt out, whatever the word.
+    ({OPT_OUT: "on"}, None, False, OPT_OUT),
+    ({OPT_OUT: "y"}, True, False, OPT_OUT),
+    ({OPT_OUT: "2"}, None, False, OPT_OUT),
+    ({OPT_OUT: "off"}, True, False, OPT_OUT),
+    ({OPT_OUT: " NO "}, None, True, "default"),
+    ({OPT_OUT: "False"}, None, True, "default"),
+    ({OPT_OUT: ""}, True, True, "config"),
 ]
 
 
@@ -96,9 +105,36 @@ def test_do_not_track_values(value: str | None, off: bool) -> None:
         ("2", False), ("1", True), ("true", True), ("TRUE", True), ("yes", True), ("Yes", True),
     ],
 )  # fmt: skip
-def test_opt_out_and_debug_values(value: str | None, on: bool) -> None:
-    """OPT_OUT and DEBUG take 1, true or yes in any case, and nothing else."""
+def test_debug_values(value: str | None, on: bool) -> None:
+    """DEBUG takes 1, true or yes in any case, and nothing else."""
     assert flag(value) is on
+
+
+@pytest.mark.parametrize(
+    ("value", "off"),
+    [
+        (None, False), ("", False), ("0", False), ("no", False), ("NO", False),
+        ("false", False), (" False ", False), ("1", True), ("true", True), ("yes", True),
+        ("on", True), ("ON", True), ("y", True), ("2", True), ("off", True), ("anything", True),
+    ],
+)  # fmt: skip
+def test_opt_out_values(value: str | None, off: bool) -> None:
+    """OPT_OUT turns telemetry off for any value but empty, 0, false or no (any case)."""
+    assert opts_out(value) is off
+
+
+@pytest.mark.parametrize("value", ["on", "y", "2", "off"])
+def test_opt_out_words_silence_the_real_cli(
+    cli: Cli, seeded: Path, env: dict[str, str], value: str
+) -> None:
+    """`your-cli` with OPT_OUT=on|y|2|off queues nothing; status names the variable and value."""
+    opted = {**env, OPT_OUT: value}
+    assert run_cli(cli.ok_argv, opted, cli=cli.kind).returncode == 0
+    assert spooled_events(seeded) == []
+    status = run_cli(["telemetry", "status"], opted, cli=cli.kind).stdout
+    assert f"off ({OPT_OUT}={value} is set for this execution)" in status
+    answer = json.loads(run_cli(["telemetry", "status", "--json"], opted, cli=cli.kind).stdout)
+    assert (answer["enabled"], answer["source"], answer["source_value"]) == (False, OPT_OUT, value)
 
 
 def test_env_prefix() -> None:

@@ -35,6 +35,7 @@ OFF_SWITCHES = [
     {"YOUR_PLATFORM_TELEMETRY_OPT_OUT": "1"},
     {"YOUR_PLATFORM_TELEMETRY_OPT_OUT": "TRUE"},
     {"YOUR_PLATFORM_TELEMETRY_OPT_OUT": "yes"},
+    {"YOUR_PLATFORM_TELEMETRY_OPT_OUT": "on"},
 ]
 SPAWNS = ("os.posix_spawn", "subprocess.Popen", "os.fork", "os.exec", "os.system", "os.spawn")
 

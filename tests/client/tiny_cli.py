@@ -13,7 +13,9 @@ telemetry variables set by the test. Commands:
     telemetry enable|disable|status [--json]
 
 With TINY_CLI_GATE=PATH it first writes PATH.ready.PID and waits for PATH to exist, so a test
-can start many first runs at the same moment.
+can start many first runs at the same moment. With TINY_CLI_READ_BYTES=PATH it writes, as it
+exits, how many bytes the process read (`rchar` of /proc/self/io), so a test can check that a
+huge file was not read.
 """
 
 from __future__ import annotations
@@ -93,5 +95,16 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def report_read_bytes(path: str) -> None:
+    """Write the bytes this process has read so far (Linux's /proc/self/io) to `path`."""
+    with open("/proc/self/io") as io:
+        counters = dict(line.split(": ") for line in io.read().splitlines())
+    with open(path, "w") as out:
+        out.write(counters["rchar"].strip())
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    status = main(sys.argv[1:])
+    if os.environ.get("TINY_CLI_READ_BYTES"):
+        report_read_bytes(os.environ["TINY_CLI_READ_BYTES"])
+    sys.exit(status)

@@ -16,10 +16,17 @@ SHUTDOWN_POLL_S = 0.02  # how often serve_forever looks for shutdown()
 
 
 class ConnectProxy:
-    """Use as a context manager; `url` goes into HTTPS_PROXY, `tunnels` lists "host:port"."""
+    """Use as a context manager; `url` goes into HTTPS_PROXY, `tunnels` lists "host:port".
 
-    def __init__(self) -> None:
+    `requests` lists every request line it received, CONNECT or not (a plain-http request
+    sent through it, which it refuses, shows there). `hosts` maps names the proxy resolves
+    itself, e.g. {"collector.test": "127.0.0.1"}: a host the client cannot reach directly.
+    """
+
+    def __init__(self, hosts: dict[str, str] | None = None) -> None:
         self.tunnels: list[str] = []
+        self.requests: list[str] = []
+        self.hosts = dict(hosts or {})
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.proxy = self
         self._thread = threading.Thread(
@@ -51,7 +58,9 @@ class _Handler(socketserver.StreamRequestHandler):
     server: _Server
 
     def handle(self) -> None:
-        request_line = self.rfile.readline(65536).decode("latin-1").split()
+        line = self.rfile.readline(65536).decode("latin-1")
+        self.server.proxy.requests.append(line.strip())
+        request_line = line.split()
         while self.rfile.readline(65536) not in (b"\r\n", b"\n", b""):
             pass  # the request's headers
         if len(request_line) < 2 or request_line[0] != "CONNECT":
@@ -61,7 +70,8 @@ class _Handler(socketserver.StreamRequestHandler):
         host, _, port = target.rpartition(":")
         self.server.proxy.tunnels.append(target)
         try:
-            upstream = socket.create_connection((host, int(port)), timeout=TUNNEL_IDLE_S)
+            address = (self.server.proxy.hosts.get(host, host), int(port))
+            upstream = socket.create_connection(address, timeout=TUNNEL_IDLE_S)
         except OSError:
             self.wfile.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
             return

@@ -1,4 +1,8 @@
-"""What the config and the spool share: an atomic write, an exclusive lock, and small JSON.
+"""What the config and the spool share: safe opens, an atomic write, a lock, and small JSON.
+
+Every telemetry file is opened by `open_regular`: never through a symbolic link (an event
+line appended to whatever a planted link points at), never blocking (a FIFO in place of a
+file would hang every command), and only when it is a regular file.
 
 The lock is POSIX-only (fcntl); on other systems `file_lock` degrades to no locking, which the
 callers accept: telemetry then risks a duplicate ID or event, never a broken CLI.
@@ -14,6 +18,7 @@ result, or the error, is always exactly what `json.loads` or `json.dumps` would 
 from __future__ import annotations
 
 import os
+import stat  # imported by os itself: free
 import sys
 
 if sys.platform != "win32":
@@ -29,16 +34,47 @@ _JSON_LITERALS = {"true": True, "false": False, "null": None}
 _JSON_WORDS = {True: "true", False: "false", None: "null"}
 # An integer this long may meet int()'s digit limit; json.loads then reports it its own way.
 _MAX_INT_DIGITS = 20
+# O_NOFOLLOW and O_NONBLOCK are POSIX; elsewhere the fstat check below still refuses a
+# non-regular file, after an open that may then block.
+_SAFE_OPEN_FLAGS = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
-def read_small(path: str, limit: int) -> bytes:
+class NotRegularFileError(OSError):
+    """A telemetry file is a FIFO, a device, a directory or a socket: it is never used."""
+
+
+def open_regular(
+    path: str, flags: int, mode: int = PRIVATE_FILE_MODE, *, follow_links: bool = False
+) -> int:
+    """`os.open(path, flags, mode)` for telemetry's files: a descriptor of a regular file.
+
+    A symbolic link as the last component fails (ELOOP) unless `follow_links`; the open never
+    waits (O_NONBLOCK, which changes nothing for a regular file's reads and writes); anything
+    but a regular file raises NotRegularFileError. Raises OSError like os.open.
+    """
+    flags |= _SAFE_OPEN_FLAGS
+    if follow_links:
+        flags &= ~getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, mode)
+    try:
+        kind = os.fstat(fd).st_mode
+    except BaseException:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(kind):
+        os.close(fd)
+        raise NotRegularFileError(f"{path} is not a regular file")
+    return fd
+
+
+def read_small(path: str, limit: int, *, follow_links: bool = False) -> bytes:
     """The bytes of `path`, at most `limit` + 1 of them (one more tells the caller it is larger).
 
     For the small files read on every run of the host CLI (config, spool state): an open, a
     read or two and a close, where `open()` adds a tty check, seeks, a buffer object and, for
     a bounded read, an allocation of the whole bound. Raises OSError (FileNotFoundError...).
     """
-    fd = os.open(path, os.O_RDONLY)
+    fd = open_regular(path, os.O_RDONLY, follow_links=follow_links)
     try:
         chunks = []
         remaining = limit + 1
@@ -51,6 +87,27 @@ def read_small(path: str, limit: int) -> bytes:
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def read_tail(path: str, limit: int) -> tuple[bytes, int]:
+    """The last whole lines of `path` within `limit` bytes, and how many bytes came before.
+
+    Whatever the file's size, at most `limit` bytes are read: a log grown far past its bound
+    (by damage, or by hand) costs no more than a full one. The line cut by the window's start
+    is left out. Raises OSError; FileNotFoundError when there is no file.
+    """
+    fd = open_regular(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        start = max(0, size - limit)
+        data = os.pread(fd, size - start, start)
+    finally:
+        os.close(fd)
+    if start:
+        cut = data.find(b"\n") + 1  # 0 when no newline: nothing whole is left
+        data = data[cut:] if cut else b""
+        start = size - len(data)
+    return data, start
 
 
 def ensure_private_dir(path: str) -> None:
@@ -66,7 +123,13 @@ def atomic_write(path: str, data: bytes, mode: int = PRIVATE_FILE_MODE) -> None:
     """
     directory = os.path.dirname(path) or "."
     tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    # Created afresh, never through a link: a planted `x.<pid>.tmp` link must not aim the write.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(tmp, flags, mode)
+    except FileExistsError:  # left by a killed process that had our pid
+        os.unlink(tmp)
+        fd = os.open(tmp, flags, mode)
     try:
         try:
             view = memoryview(data)
@@ -105,7 +168,7 @@ class file_lock:  # lower case: it reads like a function, `with file_lock(path):
         self._fd = -1
 
     def __enter__(self) -> file_lock:
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+        self._fd = open_regular(self.path, os.O_RDWR | os.O_CREAT)
         if sys.platform == "win32":  # pragma: no cover - no flock there
             self.acquired = True
             return self

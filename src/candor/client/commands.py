@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import json
 
-from candor.client.consent import DO_NOT_TRACK, SOURCE_CONFIG, SOURCE_DEFAULT, SOURCE_UNREADABLE
+from candor.client.consent import (
+    DO_NOT_TRACK,
+    SOURCE_CONFIG,
+    SOURCE_DEFAULT,
+    SOURCE_NO_HOME,
+    SOURCE_UNREADABLE,
+)
 from candor.client.errors import TelemetryError
 
 TYPE_CHECKING = False
@@ -73,14 +79,16 @@ def describe_source(telemetry: Telemetry, status: TelemetryStatus) -> str:
     """Why telemetry is on or off, in words."""
     name = telemetry.cli_name
     if status.source == DO_NOT_TRACK:
-        return "DO_NOT_TRACK is set in the environment"
+        return f"DO_NOT_TRACK={status.source_value} is set in the environment"
+    if status.source == SOURCE_NO_HOME:
+        return f"telemetry cannot work here: {status.problem}, so nothing can be saved or sent"
     if status.source == SOURCE_CONFIG:
         return f"`{name} telemetry {'enable' if status.enabled else 'disable'}` (saved in config)"
     if status.source == SOURCE_DEFAULT:
         return "the default; nothing has turned it off"
     if status.source == SOURCE_UNREADABLE:
         return f"the config cannot be read: {status.problem}"
-    return f"{status.source} is set for this execution"
+    return f"{status.source}={status.source_value} is set for this execution"
 
 
 def status_text(telemetry: Telemetry, status: TelemetryStatus) -> str:
@@ -105,9 +113,13 @@ def status_text(telemetry: Telemetry, status: TelemetryStatus) -> str:
         ("Rejected events", f"{status.rejected} (refused by the collector)"),
         ("Last delivery", status.last_delivery or "never"),
     ]
+    if status.last_failure:
+        rows.append(
+            ("Last failure", f"{status.last_failure_at or 'unknown time'}: {status.last_failure}")
+        )
     if status.next_attempt:
         rows.append(("Next attempt", f"not before {status.next_attempt}"))
-    if status.problem and status.source != SOURCE_UNREADABLE:
+    if status.problem and status.source not in (SOURCE_UNREADABLE, SOURCE_NO_HOME):
         rows.append(("Problem", status.problem))
     rows += [
         ("Policy", telemetry.policy_url),

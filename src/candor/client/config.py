@@ -58,10 +58,10 @@ def _unusable(message: str) -> ConfigError:
     return ConfigError(message)
 
 
-def _corrupt(message: str) -> CorruptConfigError:
+def _corrupt(path: str, reason: str) -> CorruptConfigError:
     from candor.client.errors import CorruptConfigError
 
-    return CorruptConfigError(message)
+    return CorruptConfigError(path, reason)
 
 
 def valid_installation_id(value: object) -> bool:
@@ -81,7 +81,7 @@ def new_installation_id() -> str:
 def _section(data: dict[str, object], path: str) -> dict[str, object]:
     section = data.get(SECTION_KEY, {})
     if not isinstance(section, dict):
-        raise _corrupt(f'{path}: "{SECTION_KEY}" is not a JSON object')
+        raise _corrupt(path, f'"{SECTION_KEY}" is not a JSON object')
     return section
 
 
@@ -95,10 +95,10 @@ def parse_settings(data: dict[str, object], path: str = CONFIG_FILE) -> Telemetr
     section = _section(data, path)
     enabled = section.get("enabled")
     if enabled is not None and not isinstance(enabled, bool):
-        raise _corrupt(f'{path}: "{SECTION_KEY}.enabled" must be true or false')
+        raise _corrupt(path, f'"{SECTION_KEY}.enabled" must be true or false')
     notice_shown = section.get("notice_shown", False)
     if not isinstance(notice_shown, bool):
-        raise _corrupt(f'{path}: "{SECTION_KEY}.notice_shown" must be true or false')
+        raise _corrupt(path, f'"{SECTION_KEY}.notice_shown" must be true or false')
     ident = data.get(ID_KEY)
     if not isinstance(ident, str) or not valid_installation_id(ident):
         ident = None
@@ -133,20 +133,41 @@ class ConfigFile:
         cannot be read at all.
         """
         try:
-            raw = read_small(self.path, MAX_CONFIG_BYTES)
+            # The one telemetry file read through a symbolic link: config.json is the
+            # platform's, and dotfile managers link it. Reading it is all that follows the
+            # link (a write replaces the link itself), and a FIFO or device is still refused.
+            raw = read_small(self.path, MAX_CONFIG_BYTES, follow_links=True)
         except FileNotFoundError:
             return {}
         except OSError as error:
             raise _unusable(f"cannot read {self.path}: {error.strerror or error}") from error
         if len(raw) > MAX_CONFIG_BYTES:
-            raise _corrupt(f"{self.path}: larger than {MAX_CONFIG_BYTES} bytes")
+            raise _corrupt(self.path, f"larger than {MAX_CONFIG_BYTES} bytes")
         try:
             data = parse_json(raw.decode("utf-8"))  # json's result, without its import
         except ValueError as error:  # JSONDecodeError and UnicodeDecodeError alike
-            raise _corrupt(f"{self.path}: not valid JSON ({error})") from error
+            raise _corrupt(self.path, f"not valid JSON: {error}") from error
         if not isinstance(data, dict):
-            raise _corrupt(f"{self.path}: not a JSON object")
+            raise _corrupt(self.path, "not a JSON object")
         return data
+
+    def salvaged_id(self) -> str | None:
+        """The installation ID a damaged file still holds, for `telemetry status` (or None).
+
+        The file is not parsed (it cannot be): its text is searched for the ID's key followed
+        by a valid ID, so the user sees which installation they are, damaged file or not.
+        """
+        import re  # status only
+
+        try:
+            raw = read_small(self.path, MAX_CONFIG_BYTES, follow_links=True)[:MAX_CONFIG_BYTES]
+        except OSError:
+            return None
+        text = raw.decode("utf-8", "replace")
+        for match in re.finditer(rf'"{ID_KEY}"\s*:\s*"([^"]*)"', text):
+            if valid_installation_id(match.group(1)):
+                return match.group(1)
+        return None
 
     def settings(self) -> TelemetrySettings:
         """Telemetry's checked keys, from a lock-free read (the hot path of every run)."""

@@ -3,7 +3,9 @@
 Precedence, first match wins:
 
 1. `DO_NOT_TRACK` set to anything but "", "0" or "false" (any case): off;
-2. `{P}_TELEMETRY_OPT_OUT` set to 1, true or yes (any case): off for this execution;
+2. `{P}_TELEMETRY_OPT_OUT` set to anything but "", "0", "false" or "no" (any case): off for
+   this execution. A user who set the opt-out variable meant to opt out, whatever the word
+   ("on", "y", "2"); only the usual spellings of "not set" leave telemetry on;
 3. the config's `telemetry.enabled` (`telemetry enable|disable`); a config telemetry cannot
    read counts as off ("config unreadable"), since it may hold the user's "off";
 4. the default: on, after the one-time notice.
@@ -23,8 +25,10 @@ DO_NOT_TRACK = "DO_NOT_TRACK"  # https://consoledonottrack.com, shared by many t
 SOURCE_CONFIG = "config"
 SOURCE_DEFAULT = "default"
 SOURCE_UNREADABLE = "config unreadable"
+SOURCE_NO_HOME = "no home directory"  # HOME missing, relative, or not a directory
 _FLAG_ON = ("1", "true", "yes")
 _DNT_OFF = ("", "0", "false")
+_OPT_OUT_UNSET = ("", "0", "false", "no")
 LOOPBACK_HOSTS = ("localhost", "::1")
 NOTICE_WIDTH = 79  # columns: fits the narrowest common terminal without wrapping mid-word
 
@@ -35,7 +39,7 @@ def env_prefix(platform: str) -> str:
 
 
 def flag(value: str | None) -> bool:
-    """True for 1, true or yes in any case (the form of OPT_OUT and DEBUG)."""
+    """True for 1, true or yes in any case (the form of DEBUG, which turns something on)."""
     return value is not None and value.strip().lower() in _FLAG_ON
 
 
@@ -44,15 +48,27 @@ def do_not_track(value: str | None) -> bool:
     return value is not None and value.strip().lower() not in _DNT_OFF
 
 
+def opts_out(value: str | None) -> bool:
+    """True when {P}_TELEMETRY_OPT_OUT asks for no telemetry: any value but empty, 0, false, no.
+
+    Stricter readings ("1, true or yes only") silently ignored `on`, `y` or `2`: a variable
+    that exists only to turn telemetry off errs on the side of off.
+    """
+    return value is not None and value.strip().lower() not in _OPT_OUT_UNSET
+
+
 class Switches:
     """What the environment says about telemetry, read once when `Telemetry` is created."""
 
-    __slots__ = ("debug", "do_not_track", "endpoint", "opt_out", "prefix")
+    __slots__ = ("debug", "do_not_track", "endpoint", "opt_out", "prefix", "values")
 
     def __init__(self, environ: Mapping[str, str], platform: str) -> None:
         self.prefix = env_prefix(platform)
-        self.do_not_track = do_not_track(environ.get(DO_NOT_TRACK))
-        self.opt_out = flag(environ.get(self.opt_out_variable))
+        dnt, opt_out = environ.get(DO_NOT_TRACK), environ.get(self.opt_out_variable)
+        self.do_not_track = do_not_track(dnt)
+        self.opt_out = opts_out(opt_out)
+        # The raw values, so that `telemetry status` can say which variable and value decided.
+        self.values = {DO_NOT_TRACK: dnt, self.opt_out_variable: opt_out}
         self.debug = flag(environ.get(self.debug_variable))
         self.endpoint = environ.get(self.endpoint_variable) or None  # None: the CLI's default
 
@@ -157,8 +173,8 @@ class TelemetryStatus:
 
     __slots__ = (
         "debug", "dropped", "enabled", "endpoint", "endpoint_problem", "files",
-        "installation_id", "last_delivery", "next_attempt", "problem", "queued", "rejected",
-        "source",
+        "installation_id", "last_delivery", "last_failure", "last_failure_at", "next_attempt",
+        "problem", "queued", "rejected", "source", "source_value",
     )  # fmt: skip
 
     def __init__(
@@ -166,6 +182,7 @@ class TelemetryStatus:
         *,
         enabled: bool,
         source: str,
+        source_value: str | None = None,
         installation_id: str | None,
         files: list[str],
         endpoint: str,
@@ -176,10 +193,13 @@ class TelemetryStatus:
         rejected: int = 0,
         last_delivery: str | None = None,
         next_attempt: str | None = None,
+        last_failure: str | None = None,
+        last_failure_at: str | None = None,
         problem: str | None = None,
     ) -> None:
         self.enabled = enabled
         self.source = source  # what decided: a variable's name, "config", "default", ...
+        self.source_value = source_value  # the deciding variable's value, when one decided
         self.installation_id = installation_id  # None before the first run
         self.files = files  # every file telemetry may create, existing or not
         self.endpoint = endpoint
@@ -190,6 +210,10 @@ class TelemetryStatus:
         self.rejected = rejected  # events the collector refused
         self.last_delivery = last_delivery  # ISO 8601 UTC of the last acknowledged batch
         self.next_attempt = next_attempt  # ISO 8601 UTC while a backoff is pending
+        # Why the latest delivery attempt failed ("connection refused", "HTTP 503", ...) and
+        # when; cleared by the next acknowledged batch.
+        self.last_failure = last_failure
+        self.last_failure_at = last_failure_at
         self.problem = problem  # why the config or the spool could not be read
 
     def as_dict(self) -> dict[str, object]:

@@ -28,8 +28,17 @@ class CorruptConfigError(ConfigError):
     """The config file exists but is not a JSON object (or telemetry's part of it is damaged).
 
     It may hold the platform's own settings, so telemetry never rewrites it and counts itself
-    off until the user repairs or deletes it.
+    off until the user repairs or deletes it. Its text is a sentence for the user: which file,
+    what is wrong with it, and how to fix it.
     """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(
+            f"{path} is damaged ({reason}). Repair it, or delete it to start afresh; "
+            "telemetry stays off until then"
+        )
+        self.path = path
+        self.reason = reason
 
 
 class EndpointError(TelemetryError):

@@ -31,6 +31,7 @@ import json
 import os
 import random
 import signal
+import socket
 import ssl
 import sys
 import time
@@ -40,7 +41,8 @@ import urllib.request
 from email.utils import parsedate_to_datetime
 
 from candor import __version__
-from candor.client._fs import PRIVATE_FILE_MODE
+from candor.client._fs import open_regular
+from candor.client.history import add_sent
 from candor.client.spool import Record, Spool, SpoolTransaction, as_int, backoff_pending
 from candor.schema import MAX_BATCH_EVENTS, MAX_BODY_BYTES, validate_event
 
@@ -50,6 +52,7 @@ BACKOFF_BASE_S = 30.0  # first retry after 15-30 s, then doubling ...
 BACKOFF_MAX_S = 3600.0  # ... up to an hour: a blocked endpoint sees one try an hour per user
 RETRY_AFTER_MAX_S = 24 * 3600.0  # a collector may ask for a long pause, not for forever
 MAX_ANSWER_BYTES = 64 * 1024  # a 202 body is small; never buffer a huge one
+MAX_REASON_CHARS = 200  # a failure's reason, kept in the state file for `telemetry status`
 # After emptying the spool a detached sender keeps the lock this long, looking for new events
 # every LINGER_POLL_S: CLI runs meanwhile find a sender running and spawn none (a spawn costs
 # the CLI up to milliseconds on a busy machine, and the new process tens of ms of CPU).
@@ -57,6 +60,15 @@ LINGER_S = 1.0
 LINGER_POLL_S = 0.05
 
 EXIT_EMPTY, EXIT_PENDING, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: not loopback
 
 
 def endpoint_problem(url: str) -> str | None:
@@ -76,14 +88,20 @@ def endpoint_problem(url: str) -> str | None:
         return None
     if parts.scheme != "http":
         return f"the endpoint must be an https:// URL, not {parts.scheme or 'schemeless'}"
-    if host == "localhost":
+    if _is_loopback(host):
         return None
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return None
-    except ValueError:
-        pass  # a host name: not loopback
     return "plain http:// is only allowed to a loopback address; use https://"
+
+
+def may_use_proxy(url: str) -> bool:
+    """False when `url` must be reached directly, whatever HTTP(S)_PROXY say.
+
+    Plain http:// is allowed only because loopback traffic never leaves the machine: through a
+    proxy on another address it would cross a network in clear text. And a loopback endpoint
+    is this machine's own collector, which a proxy elsewhere cannot even reach.
+    """
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme == "https" and not _is_loopback(parts.hostname or "")
 
 
 def backoff_delay(failures: int) -> float:
@@ -116,16 +134,19 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # urllib then raises HTTPError with the 3xx status
 
 
-def build_opener() -> urllib.request.OpenerDirector:
-    """urllib with the environment's proxies, verified TLS and no redirects.
+def build_opener(endpoint: str) -> urllib.request.OpenerDirector:
+    """urllib with verified TLS, no redirects, and the environment's proxies if allowed.
 
     Reads this process's environment, which the launcher built from the CLI's: urllib
-    consults `os.environ` for NO_PROXY on every request anyway.
+    consults `os.environ` for NO_PROXY on every request anyway. See `may_use_proxy` for the
+    endpoints that never go through a proxy.
     """
     cafile = os.environ.get("SSL_CERT_FILE") or None  # a private CA replaces the system's
     context = ssl.create_default_context(cafile=cafile)  # verifies certificate and host name
+    # None: HTTPS_PROXY / NO_PROXY, upper or lower case; {}: no proxy at all.
+    proxies: dict[str, str] | None = None if may_use_proxy(endpoint) else {}
     return urllib.request.build_opener(
-        urllib.request.ProxyHandler(),  # HTTPS_PROXY / NO_PROXY, upper or lower case
+        urllib.request.ProxyHandler(proxies),
         urllib.request.HTTPSHandler(context=context),
         _NoRedirect(),
     )
@@ -134,7 +155,9 @@ def build_opener() -> urllib.request.OpenerDirector:
 class Outcome:
     """What one POST achieved: `sent` (acknowledged), `refused` (never acceptable), or neither."""
 
-    __slots__ = ("detail", "refused", "rejected", "retry_after", "sent", "too_large")
+    __slots__ = (
+        "detail", "refused", "rejected", "rejected_indices", "retry_after", "sent", "too_large",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -143,6 +166,7 @@ class Outcome:
         sent: bool = False,
         refused: bool = False,
         rejected: int = 0,
+        rejected_indices: frozenset[int] = frozenset(),
         retry_after: float | None = None,
         too_large: bool = False,
     ) -> None:
@@ -150,6 +174,7 @@ class Outcome:
         self.sent = sent
         self.refused = refused
         self.rejected = rejected  # events the collector rejected inside a 2xx answer
+        self.rejected_indices = rejected_indices  # their places in the batch, when given
         self.retry_after = retry_after
         self.too_large = too_large
 
@@ -186,29 +211,54 @@ def post(
     except (OSError, http.client.HTTPException, ValueError) as error:
         # URLError (DNS, refused, TLS) and timeouts are OSErrors; a lost answer raises
         # RemoteDisconnected or BadStatusLine (HTTPException).
-        reason = getattr(error, "reason", None) or error
-        return Outcome(f"{type(error).__name__}: {reason}"[:200])
-    rejected = _rejected(text)
-    if rejected is None:
+        return Outcome(failure_reason(error)[:MAX_REASON_CHARS])
+    answer = _answer(text)
+    if answer is None:
         # A 2xx that is not the collector's answer (a captive portal's page, a misconfigured
         # proxy) acknowledges nothing: keep the events.
         return Outcome(f"HTTP {status} without a collector answer")
-    return Outcome(f"HTTP {status}", sent=True, rejected=rejected)
+    rejected, indices = answer
+    return Outcome(f"HTTP {status}", sent=True, rejected=rejected, rejected_indices=indices)
 
 
-def _rejected(text: bytes) -> int | None:
-    """The `rejected` count of a collector's 2xx body; None if it is not such a body."""
+def failure_reason(error: BaseException) -> str:
+    """A short sentence for a failed connection: what `telemetry status` shows the user."""
+    reason = getattr(error, "reason", None)  # URLError wraps the socket's error
+    cause = reason if isinstance(reason, BaseException) else error
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(cause, TimeoutError):  # socket.timeout is TimeoutError
+        return "timed out waiting for the collector"
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return f"TLS error: certificate not trusted ({cause.verify_message})"
+    if isinstance(cause, ssl.SSLError):
+        return f"TLS error: {cause.reason or cause}"
+    if isinstance(cause, socket.gaierror):
+        return f"cannot resolve the collector's host name ({cause.strerror})"
+    if isinstance(cause, http.client.HTTPException):
+        return f"the connection broke before an answer ({type(cause).__name__})"
+    if isinstance(cause, OSError) and cause.strerror:
+        return f"network error: {cause.strerror}"
+    return f"{type(cause).__name__}: {reason or cause}"
+
+
+def _answer(text: bytes) -> tuple[int, frozenset[int]] | None:
+    """The rejected count and indices of a collector's 2xx body; None if it is not one."""
     try:
         answer = json.loads(text)
     except ValueError:
         return None
     if not isinstance(answer, dict) or _count(answer.get("accepted")) is None:
         return None
-    rejected = _count(answer.get("rejected"))
-    if rejected is not None:
-        return rejected
     errors = answer.get("errors")
-    return len(errors) if isinstance(errors, list) else 0
+    errors = errors if isinstance(errors, list) else []
+    indices = frozenset(
+        error["index"]
+        for error in errors
+        if isinstance(error, dict) and _count(error.get("index")) is not None
+    )
+    rejected = _count(answer.get("rejected"))
+    return (len(errors) if rejected is None else rejected), indices
 
 
 def _count(value: object) -> int | None:
@@ -273,12 +323,23 @@ def settle(
     now = time.time()
     if outcome.sent or outcome.refused:
         done = {record.rid for record in batch}
+        if outcome.sent:
+            # Only what is still queued: a batch purged meanwhile by `telemetry disable`
+            # leaves no trace. Written before the records leave the spool (see history.py).
+            queued = {record.rid for record in tx.records}
+            stored = [
+                record
+                for index, record in enumerate(batch)
+                if index not in outcome.rejected_indices and record.rid in queued
+            ]
+            if stored:
+                add_sent(tx.spool, stored, now)
         tx.records = [record for record in tx.records if record.rid not in done]
         tx.save_records()
         lost = outcome.rejected if outcome.sent else len(batch)
         state["rejected"] = as_int(state["rejected"]) + lost
         if outcome.sent:
-            state["last_success_at"] = now
+            state.update(last_success_at=now, last_failure=None, last_failure_at=None)
         state.update(failures=0, next_attempt_at=None, inflight=None)
     elif outcome.too_large:
         # Not the endpoint failing: undo the pessimistic backoff; the halves get new keys.
@@ -287,7 +348,7 @@ def settle(
         # The in-flight key stays: the retry of this batch must carry it.
         failures = as_int(state["failures"])
         wait = outcome.retry_after if outcome.retry_after is not None else backoff_delay(failures)
-        state["next_attempt_at"] = now + wait
+        state.update(next_attempt_at=now + wait, last_failure=outcome.detail, last_failure_at=now)
     tx.save_state()
 
 
@@ -348,13 +409,13 @@ def _hold_sender_lock(spool: Spool, inherited: int | None) -> int | None:
     if inherited is not None:
         try:
             # Trust the descriptor only if it really is the sender lock file.
-            mine, lock = os.fstat(inherited), os.stat(spool.sender_lock_path)
+            mine, lock = os.fstat(inherited), os.lstat(spool.sender_lock_path)
             if (mine.st_dev, mine.st_ino) == (lock.st_dev, lock.st_ino):
                 fd = inherited
         except OSError:
             pass
     if fd < 0:
-        fd = os.open(spool.sender_lock_path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+        fd = open_regular(spool.sender_lock_path, os.O_RDWR | os.O_CREAT)
     try:
         # On the inherited description this succeeds at once: the lock is already ours.
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -380,7 +441,7 @@ def run(
     it sent) leaves them to a successor, when `successor_environ` is given (a sender started
     by a CLI): else they would wait for the next CLI run, which may be days away.
     """
-    opener = build_opener()
+    opener = build_opener(endpoint)
     # No new batch after half the deadline, so a started one has time to finish before the
     # hard deadline (SIGALRM) ends the process.
     stop_at = time.monotonic() + deadline_s / 2
@@ -422,13 +483,15 @@ def _has_records(spool: Spool) -> bool:
         return False
 
 
-def _refuse_endpoint(spool: Spool) -> None:
+def _refuse_endpoint(spool: Spool, problem: str) -> None:
     """Persist the longest backoff so CLIs do not start a sender per run for a bad endpoint."""
     if not _has_records(spool):
         return
     with spool.locked() as tx:
+        now = time.time()
         tx.state["failures"] = as_int(tx.state["failures"]) + 1
-        tx.state["next_attempt_at"] = time.time() + BACKOFF_MAX_S
+        tx.state.update(next_attempt_at=now + BACKOFF_MAX_S, last_failure=problem)
+        tx.state["last_failure_at"] = now
         tx.save_state()
 
 
@@ -461,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
     spool = Spool(os.path.abspath(args.directory))
     problem = endpoint_problem(args.endpoint)
     if problem:
-        _refuse_endpoint(spool)
+        _refuse_endpoint(spool, problem)
         print(f"candor sender: {problem}", file=sys.stderr)
         return EXIT_USAGE
     if not os.path.isdir(spool.directory):

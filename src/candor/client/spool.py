@@ -3,7 +3,10 @@
 Recording an event costs the CLI one locked `O_APPEND` write of one line; nothing here opens a
 socket. The log `telemetry-spool.log` holds one record per line::
 
-    <checksum of the rest, 8 hex> <record id, 16 hex> <event as compact JSON>\\n
+    <checksum of the rest, 8 hex> <record id, 16 hex> <recorded at, epoch s> <event JSON>\\n
+
+(Lines written before the recording time was kept have no third field; they still decode.)
+The time is for `telemetry show` alone: it is never sent, the event is sent as it is.
 
 The checksum (32-bit FNV-1a, see `checksum`) finds a line torn by a crash or a full disk (it
 is skipped and counted as dropped at the next rewrite); the random record id lets the sender
@@ -29,19 +32,21 @@ import os
 import time
 
 from candor.client._fs import (
-    PRIVATE_FILE_MODE,
     atomic_write,
     compact_json,
     ensure_private_dir,
     file_lock,
+    open_regular,
     parse_json,
     read_small,
+    read_tail,
 )
 
 SPOOL_FILE = "telemetry-spool.log"
 SPOOL_LOCK_FILE = "telemetry-spool.lock"
 STATE_FILE = "telemetry-state.json"
 SENDER_LOCK_FILE = "telemetry-sender.lock"  # held by the one running sender (see launcher.py)
+SENT_FILE = "telemetry-sent.jsonl"  # what was sent, for `telemetry show` (see history.py)
 
 # The issue's bound: a spool that waits through a long outage must not grow without limit.
 MAX_SPOOL_EVENTS = 1000
@@ -72,14 +77,17 @@ def _utc_iso(timestamp: float) -> str:
 
 
 class Record:
-    """One spooled event: its id, its JSON text and the exact line holding both."""
+    """One spooled event: its id, when it was recorded, its JSON text and the exact line."""
 
-    __slots__ = ("line", "payload", "rid")
+    __slots__ = ("line", "payload", "recorded_at", "rid")
 
-    def __init__(self, rid: str, payload: bytes, line: bytes) -> None:
+    def __init__(
+        self, rid: str, payload: bytes, line: bytes, recorded_at: int | None = None
+    ) -> None:
         self.rid = rid
         self.payload = payload  # the event's compact JSON, sent as is
         self.line = line  # with the checksum and the newline
+        self.recorded_at = recorded_at  # epoch seconds; None in lines of older releases
 
     def __repr__(self) -> str:
         return f"Record({self.rid!r})"
@@ -98,10 +106,11 @@ def checksum(data: bytes) -> int:
     return value
 
 
-def encode_record(event: dict[str, object]) -> bytes:
-    """Serialise `event` as one checksummed spool line with a fresh random id."""
+def encode_record(event: dict[str, object], recorded_at: float | None = None) -> bytes:
+    """Serialise `event` as one checksummed spool line with a fresh random id and the time."""
+    now = int(time.time() if recorded_at is None else recorded_at)
     # compact_json: json.dumps's exact text, ASCII only (non-ASCII is escaped).
-    body = f"{os.urandom(RECORD_ID_BYTES).hex()} {compact_json(event)}".encode("ascii")
+    body = f"{os.urandom(RECORD_ID_BYTES).hex()} {now} {compact_json(event)}".encode("ascii")
     return b"%08x %s\n" % (checksum(body), body)
 
 
@@ -124,9 +133,32 @@ def decode_records(data: bytes) -> tuple[list[Record], int]:
             ok = False
         if ok:
             rid = body[: 2 * RECORD_ID_BYTES].decode("ascii", "replace")
-            records.append(Record(rid, body[2 * RECORD_ID_BYTES + 1 :], line + b"\n"))
+            rest = body[2 * RECORD_ID_BYTES + 1 :]
+            recorded_at = None
+            if rest[:1].isdigit():  # the recording time, then the event
+                stamp, _, rest = rest.partition(b" ")
+                recorded_at = int(stamp) if stamp.isdigit() else None
+            records.append(Record(rid, rest, line + b"\n", recorded_at))
         else:
             damaged += 1
+    return records, damaged
+
+
+def read_records(path: str) -> tuple[list[Record], int]:
+    """The log's intact records and its damaged lines, reading at most MAX_SPOOL_BYTES.
+
+    A log larger than that (appends keep it below) is damage or tampering: only its newest
+    bytes are read, and the lines before them count as damaged, estimated from the size of
+    the lines read, since counting them would mean reading them.
+    """
+    try:
+        data, skipped = read_tail(path, MAX_SPOOL_BYTES)
+    except FileNotFoundError:
+        return [], 0
+    records, damaged = decode_records(data)
+    if skipped:
+        average = len(data) // max(1, len(records) + damaged) or MIN_RECORD_BYTES
+        damaged += max(1, skipped // average)
     return records, damaged
 
 
@@ -138,6 +170,10 @@ def default_state() -> dict[str, object]:
         "failures": 0,  # consecutive failed attempts, the exponent of the backoff
         "next_attempt_at": None,  # epoch seconds before which no sender may post
         "last_success_at": None,  # epoch seconds of the last acknowledged batch
+        # Why the latest attempt failed ("connection refused", "HTTP 503") and when (epoch
+        # seconds); both cleared by the next acknowledged batch. Shown by `telemetry status`.
+        "last_failure": None,
+        "last_failure_at": None,
         # {"key": Idempotency-Key, "ids": "id,id,..."} of the batch posted last; one string,
         # not a list, because every CLI run that finds the spool non-empty parses this file.
         "inflight": None,
@@ -158,6 +194,13 @@ def read_state(path: str) -> dict[str, object]:
             if default is None or isinstance(value, type(default)):
                 state[key] = value
     return state
+
+
+def write_state(path: str, state: dict[str, object]) -> None:
+    """Replace the state file (under the spool lock)."""
+    import json  # the sender and the rare trim only: a CLI run that appends never writes it
+
+    atomic_write(path, json.dumps(state, separators=(",", ":")).encode() + b"\n")
 
 
 def as_int(value: object) -> int:
@@ -185,12 +228,7 @@ class SpoolTransaction:
 
     def __init__(self, spool: Spool) -> None:
         self.spool = spool
-        try:
-            with open(spool.path, "rb") as handle:
-                data = handle.read()
-        except FileNotFoundError:
-            data = b""
-        self.records, self.damaged = decode_records(data)
+        self.records, self.damaged = read_records(spool.path)
         self.state = read_state(spool.state_path)
 
     def save_records(self) -> None:
@@ -206,16 +244,13 @@ class SpoolTransaction:
 
     def save_state(self) -> None:
         """Write `state` atomically."""
-        import json  # the sender and the rare trim only: a CLI run that appends never writes it
-
-        text = json.dumps(self.state, separators=(",", ":"))
-        atomic_write(self.spool.state_path, text.encode() + b"\n")
+        write_state(self.spool.state_path, self.state)
 
 
 class Spool:
     """The spool of one platform's config directory, e.g. `Spool("/home/u/.your-platform")`."""
 
-    __slots__ = ("directory", "lock_path", "path", "sender_lock_path", "state_path")
+    __slots__ = ("directory", "lock_path", "path", "sender_lock_path", "sent_path", "state_path")
 
     def __init__(self, directory: str) -> None:
         self.directory = directory
@@ -223,6 +258,7 @@ class Spool:
         self.lock_path = os.path.join(directory, SPOOL_LOCK_FILE)
         self.state_path = os.path.join(directory, STATE_FILE)
         self.sender_lock_path = os.path.join(directory, SENDER_LOCK_FILE)
+        self.sent_path = os.path.join(directory, SENT_FILE)
 
     def append(self, event: dict[str, object]) -> None:
         """Queue one event for the sender: a single append, or a trim when the spool is full.
@@ -240,7 +276,7 @@ class Spool:
         try:
             # Opened under the lock: a sender's rewrite replaces the file, and an append to
             # a descriptor opened before that rename would land in the discarded copy.
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, PRIVATE_FILE_MODE)
+            fd = open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
             try:
                 size = os.fstat(fd).st_size
                 if self._must_trim(fd, size, len(line)):
@@ -306,29 +342,36 @@ class Spool:
         return _LockedSpool(self)
 
     def purge(self) -> None:
-        """Delete every queued event (used by `telemetry disable`); counters are kept."""
-        if not os.path.exists(self.path) and not os.path.exists(self.state_path):
+        """Delete every queued event and the record of sent ones (`telemetry disable`).
+
+        The counters are kept. The logs are unlinked, never read: whatever they have become
+        (huge, a FIFO, a link), they go, and a link's target is left alone.
+        """
+        logs = (self.path, self.sent_path)
+        if not any(os.path.lexists(path) for path in (*logs, self.state_path)):
             return  # nothing to purge, and no reason to create the directory
-        with self.locked() as tx:
-            tx.records = []
-            tx.save_records()
+        with file_lock(self.lock_path):
+            for path in logs:
+                try:  # noqa: SIM105 - contextlib would cost the host CLI an import
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
             if os.path.exists(self.state_path):
-                tx.state["inflight"] = None
-                tx.save_state()
+                state = read_state(self.state_path)
+                state["inflight"] = None
+                write_state(self.state_path, state)
 
     def stats(self) -> dict[str, object]:
         """Counters for `telemetry status`: queued, dropped, rejected, last success, next try.
 
         Reads without the lock (renames are atomic), so a status never waits for a sender.
         """
-        try:
-            with open(self.path, "rb") as handle:
-                records, _ = decode_records(handle.read())
-        except FileNotFoundError:
-            records = []
+        records, _ = read_records(self.path)
         state = read_state(self.state_path)
         last = as_time(state["last_success_at"])
         retry = as_time(state["next_attempt_at"])
+        failed = as_time(state["last_failure_at"])
+        failure = state["last_failure"]
         waiting = retry is not None and backoff_pending(state, time.time())
         return {
             "queued": len(records),
@@ -336,11 +379,13 @@ class Spool:
             "rejected": as_int(state["rejected"]),
             "last_success_at": _utc_iso(last) if last is not None else None,
             "next_attempt_at": _utc_iso(retry) if retry is not None and waiting else None,
+            "last_failure": failure if isinstance(failure, str) else None,
+            "last_failure_at": _utc_iso(failed) if failed is not None else None,
         }
 
     def files(self) -> list[str]:
         """Every file delivery may create, for `telemetry status`."""
-        return [self.path, self.lock_path, self.state_path, self.sender_lock_path]
+        return [self.path, self.lock_path, self.state_path, self.sender_lock_path, self.sent_path]
 
 
 class _LockedSpool:

@@ -20,6 +20,7 @@ import sys
 import time
 
 from candor.client.consent import (
+    SOURCE_NO_HOME,
     SOURCE_UNREADABLE,
     Switches,
     TelemetryStatus,
@@ -173,7 +174,7 @@ class Telemetry:
             func(*args)
         except Exception as error:  # the one catch-all: telemetry never breaks the CLI
             if self.switches.debug:
-                self._say(f"{self.cli_name} telemetry debug: nothing recorded: {error!r}\n")
+                self._say(f"{self.cli_name} telemetry debug: nothing recorded: {_why(error)}\n")
 
     def _say(self, text: str) -> None:
         # stderr only: the CLI's stdout may be piped JSON.
@@ -276,8 +277,9 @@ class Telemetry:
     def _config_for_change(self) -> ConfigFile:
         from candor.client.errors import ConfigError
 
-        if self.home_problem:
-            raise ConfigError(f"cannot save the choice: {self.home_problem}")
+        problem = self.home_problem or self._missing_home()
+        if problem:
+            raise ConfigError(f"cannot save the choice: {problem}")
         return self._config()
 
     def status(self) -> TelemetryStatus:
@@ -288,9 +290,11 @@ class Telemetry:
         config = self._config()
         spool = Spool(self.directory)
         decision = self.switches.decision()
-        problem = self.home_problem
+        problem = self.home_problem or self._missing_home()
         installation_id = None
-        if problem is None:
+        if problem is not None:
+            decision = decision or (False, SOURCE_NO_HOME)
+        else:
             try:
                 settings = config.settings()
                 installation_id = settings.installation_id
@@ -298,6 +302,7 @@ class Telemetry:
                     decision = config_decision(settings.enabled)
             except TelemetryError as error:
                 problem = str(error)
+                installation_id = config.salvaged_id()
         if decision is None:
             decision = (False, SOURCE_UNREADABLE)
         try:
@@ -308,6 +313,7 @@ class Telemetry:
         return TelemetryStatus(
             enabled=decision[0],
             source=decision[1],
+            source_value=self.switches.values.get(decision[1]),
             installation_id=installation_id,
             files=config.files() + spool.files(),
             endpoint=self.endpoint,
@@ -318,8 +324,23 @@ class Telemetry:
             rejected=_count(stats.get("rejected")),
             last_delivery=_text(stats.get("last_success_at")),
             next_attempt=_text(stats.get("next_attempt_at")),
+            last_failure=_text(stats.get("last_failure")),
+            last_failure_at=_text(stats.get("last_failure_at")),
             problem=problem,
         )
+
+    def _missing_home(self) -> str | None:
+        """Why HOME cannot hold telemetry's files (it does not exist), or None.
+
+        Checked by `status` only: recording finds out by failing to create the directory,
+        which costs a run nothing more.
+        """
+        home = os.path.dirname(self.directory)
+        if os.path.isdir(home):
+            return None
+        if os.path.exists(home):
+            return f"the home directory {home} is not a directory"
+        return f"the home directory {home} does not exist"
 
     def _set_capture(
         self, events: list[dict[str, object]] | None
@@ -349,6 +370,15 @@ def valid_error_code(code: object) -> bool:
         and code[0] in _CODE_FIRST
         and not code.strip(_CODE_CHARS)  # strip() leaves nothing when every character is allowed
     )
+
+
+def _why(error: Exception) -> str:
+    """A debug-mode sentence for an error: its message, and its type when it is unexpected."""
+    from candor.client.errors import TelemetryError
+
+    if isinstance(error, TelemetryError | OSError):
+        return str(error)
+    return f"unexpected {type(error).__name__}: {error}"
 
 
 def _count(value: object) -> int:

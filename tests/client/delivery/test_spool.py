@@ -132,6 +132,8 @@ def test_stats_of_a_fresh_spool(spool: Spool, directory: Path) -> None:
         "rejected": 0,
         "last_success_at": None,
         "next_attempt_at": None,
+        "last_failure": None,
+        "last_failure_at": None,
     }
     assert not directory.exists()
 
@@ -165,10 +167,10 @@ def test_damaged_state_file_reads_as_defaults(spool: Spool) -> None:
 
 
 def test_files_lists_delivery_files(spool: Spool, directory: Path) -> None:
-    """files() names the spool, its lock, the state and the sender lock, in the directory."""
+    """files() names the spool, its lock, the state, the sender lock and the sent record."""
     names = [os.path.basename(path) for path in spool.files()]
     assert SPOOL_FILE in names
-    assert len(names) == 4
+    assert len(names) == 5  # the log, its lock, the state, the sender lock, what was sent
     assert all(os.path.dirname(path) == str(directory) for path in spool.files())
 
 
