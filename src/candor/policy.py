@@ -196,6 +196,11 @@ def render_policy(
         f"every file telemetry uses ({_code(f'{cli} telemetry status --json')} for scripts). "
         "To see the exact event a command would send, without sending or saving anything:",
         f"```sh\n{debug}=1 {cli} deploy\n```",
+        f"{_code(f'{cli} telemetry show')} lists the events this machine has sent, exactly as "
+        "they were sent and with the time the endpoint acknowledged each, and those still "
+        "waiting to be sent. The list of sent events stays on your machine, beside the "
+        "configuration file: the last 100 events, none older than 30 days, deleted by "
+        f"{_code(f'{cli} telemetry disable')} and never written while telemetry is off.",
         "## Where the Data Goes",
         f"Telemetry data is sent via HTTPS to a public endpoint ({endpoint}) where it is "
         "processed and stored in our secure analytics database. This data helps our "

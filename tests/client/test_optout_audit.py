@@ -9,6 +9,7 @@ does see the spool write and the sender's start.
 
 from __future__ import annotations
 
+import json
 import os
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ from tests.client.harness import (
     spooled_events,
     wait_for_sender,
 )
+from tests.support.sink import Sink
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -85,6 +87,36 @@ def test_opted_out_run_with_queued_events_stays_inert(
     result = run_cli(cli.ok_argv, audit_env({**env, **switch}, log), cli=cli.kind)
     assert result.returncode == 0, result.stderr
     assert audit_events(log) == []
+    assert snapshot(home) == before
+
+
+def test_opted_out_runs_leave_the_sent_record_alone(
+    cli: Cli, home: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    """With events sent (the record `telemetry show` reads) and queued, an opted-out run, and
+    `telemetry show` itself, write nothing: the record is the sender's alone."""
+    with Sink() as sink:
+        delivered = {**env, "YOUR_PLATFORM_TELEMETRY_ENDPOINT": sink.url}
+        for _ in range(3):  # the notice run, then two events sent
+            run_cli(cli.ok_argv, delivered, cli=cli.kind)
+            wait_for_sender(home)
+    sent = platform_dir(home) / "telemetry-sent.jsonl"
+    assert len(sent.read_text().splitlines()) == 2
+    run_cli(cli.ok_argv, env, cli=cli.kind)  # one more, queued: the env's endpoint is closed
+    wait_for_sender(home)
+    (platform_dir(home) / "telemetry-state.json").unlink()  # no backoff: a sender would start
+    before = snapshot(home)
+    for switch in OFF_SWITCHES:
+        log = tmp_path / f"audit-{len(switch)}-{next(iter(switch.values()))}.log"
+        result = run_cli(cli.ok_argv, audit_env({**env, **switch}, log), cli=cli.kind)
+        assert result.returncode == 0, result.stderr
+        assert audit_events(log) == []
+    log = tmp_path / "audit-show.log"
+    shown = run_cli(["telemetry", "show", "--json"], audit_env(env, log), cli=cli.kind)
+    assert shown.returncode == 0, shown.stderr
+    assert audit_events(log) == []  # reading only: no write, socket or process
+    answer = json.loads(shown.stdout)
+    assert (answer["sent"], answer["queued"]) == (2, 1)
     assert snapshot(home) == before
 
 

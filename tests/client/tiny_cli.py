@@ -10,7 +10,7 @@ telemetry variables set by the test. Commands:
     exit N          sys.exit(N) inside the session
     bad-name        records the invalid command name "Bad/Name" (the event is dropped)
     odd-stdin       replaces sys.stdin by an object whose isatty() raises (a host's oddity)
-    telemetry enable|disable|status [--json]
+    telemetry enable|disable|status|show [--json] [--limit N]
 
 With TINY_CLI_GATE=PATH it first writes PATH.ready.PID and waits for PATH to exist, so a test
 can start many first runs at the same moment. With TINY_CLI_READ_BYTES=PATH it writes, as it
@@ -69,7 +69,8 @@ def main(argv: list[str]) -> int:
     )
     command = argv[0] if argv else "ok"
     if command == "telemetry":
-        text, code = run(telemetry, argv[1], as_json="--json" in argv)
+        limit = int(argv[argv.index("--limit") + 1]) if "--limit" in argv else None
+        text, code = run(telemetry, argv[1], as_json="--json" in argv, limit=limit)
         print(text, file=sys.stdout if code == 0 else sys.stderr)
         return code
     with telemetry.session() as session:

@@ -1,6 +1,7 @@
-"""`telemetry enable|disable|status` as one plain function, for any CLI framework to expose.
+"""`telemetry enable|disable|status|show` as one plain function, for any framework to expose.
 
     text, code = run(telemetry, "status", as_json=False)
+    text, code = run(telemetry, "show", as_json=True, limit=10)
 
 The integrations print `text` and exit with `code`: on 0 it is the answer for stdout, on any
 other code a one-line error meant for stderr. These commands never record an event and never
@@ -25,19 +26,26 @@ if TYPE_CHECKING:
     from candor.client.consent import TelemetryStatus
     from candor.client.telemetry import Telemetry
 
-ACTIONS = ("enable", "disable", "status")
+ACTIONS = ("enable", "disable", "status", "show")
 EXIT_OK = 0
 EXIT_FAILED = 1  # the choice could not be saved
 EXIT_USAGE = 2
 
 
-def run(telemetry: Telemetry, action: str, as_json: bool = False) -> tuple[str, int]:
-    """Carry out `action` and return the text to print and the exit status."""
+def run(
+    telemetry: Telemetry, action: str, as_json: bool = False, limit: int | None = None
+) -> tuple[str, int]:
+    """Carry out `action` and return the text to print and the exit status.
+
+    `limit` (show only): list at most that many events, the newest.
+    """
     if action not in ACTIONS:
         return (
             f"{telemetry.cli_name} telemetry: unknown command {action!r} ({', '.join(ACTIONS)})",
             EXIT_USAGE,
         )
+    if action == "show":
+        return show(telemetry, as_json, limit)
     if action == "status":
         status = telemetry.status()
         return (status_json(status) if as_json else status_text(telemetry, status)), EXIT_OK
@@ -133,6 +141,51 @@ def status_text(telemetry: Telemetry, status: TelemetryStatus) -> str:
     lines.append("Files:")
     lines += [f"  {path}" for path in status.files]
     return "\n".join(lines)
+
+
+def show(telemetry: Telemetry, as_json: bool, limit: int | None) -> tuple[str, int]:
+    """`telemetry show`: the events this machine sent and those still queued, newest first."""
+    from candor.client.history import (
+        MAX_SENT_AGE_S,
+        MAX_SENT_EVENTS,
+        STATE_QUEUED,
+        STATE_SENT,
+        shown_events,
+    )
+    from candor.client.spool import Spool
+
+    name = telemetry.cli_name
+    if limit is not None and limit < 1:
+        return f"{name} telemetry show: --limit must be at least 1, not {limit}", EXIT_USAGE
+    spool = Spool(telemetry.directory)
+    try:
+        events = [] if telemetry.home_problem else shown_events(spool)
+    except OSError as error:
+        return f"{name} telemetry show: cannot read {error.filename or error}", EXIT_FAILED
+    sent = sum(1 for event in events if event["state"] == STATE_SENT)
+    queued = sum(1 for event in events if event["state"] == STATE_QUEUED)
+    listed = events if limit is None else events[:limit]
+    if as_json:
+        answer = {"sent": sent, "queued": queued, "events": listed}
+        return json.dumps(answer, indent=2, sort_keys=True), EXIT_OK
+    days = MAX_SENT_AGE_S // 86400
+    lines = [
+        f"{sent} event{'s' * (sent != 1)} sent and {queued} queued on this machine"
+        + (f", the newest {len(listed)} shown" if len(listed) < len(events) else "")
+        + ", newest first.",
+        f"Sent events are kept in {spool.sent_path} (the last {MAX_SENT_EVENTS}, {days} days "
+        "at most);",
+        f"`{name} telemetry disable` deletes them.",
+    ]
+    for event in listed:
+        if event["state"] == STATE_SENT:
+            state = f"sent, acknowledged {event['acknowledged_at']}"
+        else:
+            state = "queued, not sent yet"
+        lines.append("")
+        lines.append(f"Recorded {event['recorded_at'] or 'at an unknown time'}; {state}")
+        lines.append("  " + json.dumps(event["event"], separators=(",", ":")))
+    return "\n".join(lines), EXIT_OK
 
 
 def status_json(status: TelemetryStatus) -> str:

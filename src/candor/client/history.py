@@ -115,8 +115,9 @@ def shown_events(spool: Spool, limit: int | None = None) -> list[dict[str, objec
                 _row(STATE_QUEUED, record.recorded_at, None, event),
             )
         )
-    rows.sort(key=lambda row: row[0], reverse=True)
-    shown = [row for _, row in rows]
+    # Newest first; within one second, the later line first (both files are in order).
+    order = sorted(range(len(rows)), key=lambda index: (rows[index][0], index), reverse=True)
+    shown = [rows[index][1] for index in order]
     return shown if limit is None else shown[:limit]
 
 

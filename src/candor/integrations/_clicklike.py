@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from candor.client import Telemetry
     from candor.client.telemetry import Session
 
-    Answer = Callable[[str, bool], None]  # (action, as_json): print the answer, exit on failure
+    # (action, as_json, limit): print the answer, exit on failure
+    Answer = Callable[[str, bool, int | None], None]
 
 TELEMETRY_COMMAND = "telemetry"
 _STATE_ATTR = "_candor_instrumentation"  # on the root: makes attach() idempotent
@@ -116,11 +117,11 @@ def attach(root: Any, telemetry: Telemetry, flavour: Flavour) -> None:
 
 
 def _answerer(state: _Instrumentation) -> Answer:
-    def answer(action: str, as_json: bool) -> None:
+    def answer(action: str, as_json: bool, limit: int | None = None) -> None:
         # Imported here: it loads json, which a run that does not record never needs.
         from candor.client.commands import run as run_telemetry_command
 
-        text, code = run_telemetry_command(state.telemetry, action, as_json=as_json)
+        text, code = run_telemetry_command(state.telemetry, action, as_json=as_json, limit=limit)
         # On success the answer is for stdout; otherwise it is a one-line error for stderr.
         state.flavour.echo(text, code != 0)
         if code:

@@ -13,7 +13,7 @@ The usual argparse program dispatches on a handler each subparser sets (the argp
 
 Instrumented, the last two lines become::
 
-    main = instrument(parser, telemetry)        # adds `mytool telemetry enable|disable|status`
+    main = instrument(parser, telemetry)        # adds `mytool telemetry enable|disable|status|show`
     sys.exit(main())                            # or main(argv): parse, run the handler, record
 
 `main(argv)` parses exactly as `parser.parse_args(argv)` would and returns the handler's exit
@@ -107,7 +107,7 @@ class Instrumented:
 
     def _command(self, path: tuple[str, ...]) -> str | None:
         if path[:1] == (TELEMETRY_COMMAND,):
-            return None  # `telemetry enable|disable|status` record nothing
+            return None  # `telemetry enable|disable|status|show` record nothing
         # Telemetry normalises it (lower case, one space between words) when it records, after
         # the consent check: an opted-out run never loads the event and schema modules.
         return " ".join(path or (self.telemetry.cli_name,))
@@ -186,11 +186,27 @@ def _add_telemetry_command(
         ("enable", "turn telemetry on (it is on by default)"),
         ("disable", "turn telemetry off and delete events not yet sent"),
         ("status", "show whether telemetry is on and why, its files, and what is queued"),
+        ("show", "list the events this machine sent and those still queued, newest first"),
     ):
         parser = actions.add_parser(action, help=text, description=text.capitalize() + ".")
-        if action == "status":
-            parser.add_argument("--json", action="store_true", help="print the status as JSON")
+        if action in ("status", "show"):
+            parser.add_argument("--json", action="store_true", help=f"print the {action} as JSON")
+        if action == "show":
+            parser.add_argument(
+                "--limit", type=_positive, metavar="N", help="show only the newest N events"
+            )
         parser.set_defaults(**{program.handler: _telemetry_handler(program, action)})
+
+
+def _positive(text: str) -> int:
+    """--limit's type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
 
 
 def _telemetry_handler(program: Instrumented, action: str) -> Callable[[argparse.Namespace], int]:
@@ -199,7 +215,8 @@ def _telemetry_handler(program: Instrumented, action: str) -> Callable[[argparse
         from candor.client.commands import run as run_telemetry_command
 
         as_json = bool(getattr(args, "json", False))
-        text, code = run_telemetry_command(program.telemetry, action, as_json=as_json)
+        limit = getattr(args, "limit", None)
+        text, code = run_telemetry_command(program.telemetry, action, as_json=as_json, limit=limit)
         # On success the answer is for stdout; otherwise it is a one-line error for stderr.
         print(text, file=sys.stderr if code else sys.stdout)
         return code

@@ -67,8 +67,11 @@ def _echo(text: str, to_stderr: bool) -> None:
     click.echo(text, err=to_stderr)
 
 
+LIMIT_HELP = "Show only the newest N events."
+
+
 def _telemetry_command(answer: Answer, chain_mode: bool) -> click.Command:
-    """The `telemetry` group: enable, disable, status [--json]."""
+    """The `telemetry` group: enable, disable, status [--json], show [--json] [--limit N]."""
     if chain_mode:
         # json, which commands.py loads, is not needed by a run that does not record.
         from candor.client.commands import ACTIONS
@@ -76,10 +79,11 @@ def _telemetry_command(answer: Answer, chain_mode: bool) -> click.Command:
         # A group in chain mode may not hold groups: one command takes the action instead.
         @click.command(name=TELEMETRY_COMMAND)
         @click.argument("action", type=click.Choice(ACTIONS))
-        @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-        def single(action: str, as_json: bool) -> None:
+        @click.option("--json", "as_json", is_flag=True, help="Print status or show as JSON.")
+        @click.option("--limit", type=click.IntRange(min=1), help=LIMIT_HELP)
+        def single(action: str, as_json: bool, limit: int | None) -> None:
             """See or change the anonymous usage telemetry this CLI sends."""
-            answer(action, as_json)
+            answer(action, as_json, limit)
 
         return single
 
@@ -90,18 +94,25 @@ def _telemetry_command(answer: Answer, chain_mode: bool) -> click.Command:
     @group.command()
     def enable() -> None:
         """Turn telemetry on (it is on by default)."""
-        answer("enable", False)
+        answer("enable", False, None)
 
     @group.command()
     def disable() -> None:
         """Turn telemetry off and delete events not yet sent."""
-        answer("disable", False)
+        answer("disable", False, None)
 
     @group.command()
     @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
     def status(as_json: bool) -> None:
         """Show whether telemetry is on and why, its files, and what is queued."""
-        answer("status", as_json)
+        answer("status", as_json, None)
+
+    @group.command()
+    @click.option("--json", "as_json", is_flag=True, help="Print the events as JSON.")
+    @click.option("--limit", type=click.IntRange(min=1), metavar="N", help=LIMIT_HELP)
+    def show(as_json: bool, limit: int | None) -> None:
+        """List the events this machine sent and those still queued, newest first."""
+        answer("show", as_json, limit)
 
     return group
 

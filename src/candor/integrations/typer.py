@@ -13,7 +13,8 @@ Typer builds a Click-shaped command tree (recent releases with their own fork of
 `typer.main.get_command(app)`, instruments it exactly as the Click integration does (same
 recording rules, same unchanged output and exit status, see that module) and returns it:
 call the returned command, not `app`, which would build a fresh, uninstrumented tree.
-The added `telemetry` group is itself a Typer sub-app (`enable`, `disable`, `status --json`).
+The added `telemetry` group is itself a Typer sub-app (`enable`, `disable`, `status --json`,
+`show --json --limit N`).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def _echo(text: str, to_stderr: bool) -> None:
 
 
 def _telemetry_command(answer: Answer, chain_mode: bool) -> Any:
-    """The `telemetry` sub-app: enable, disable, status [--json]."""
+    """The `telemetry` sub-app: enable, disable, status [--json], show [--json] [--limit N]."""
     app = typer.Typer(
         name=TELEMETRY_COMMAND,
         help="See or change the anonymous usage telemetry this CLI sends.",
@@ -75,20 +76,29 @@ def _telemetry_command(answer: Answer, chain_mode: bool) -> Any:
 
     def enable() -> None:
         """Turn telemetry on (it is on by default)."""
-        answer("enable", False)
+        answer("enable", False, None)
 
     def disable() -> None:
         """Turn telemetry off and delete events not yet sent."""
-        answer("disable", False)
+        answer("disable", False, None)
 
     def status(
         as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
     ) -> None:
         """Show whether telemetry is on and why, its files, and what is queued."""
-        answer("status", as_json)
+        answer("status", as_json, None)
+
+    def show(
+        as_json: bool = typer.Option(False, "--json", help="Print the events as JSON."),
+        limit: int | None = typer.Option(
+            None, "--limit", min=1, metavar="N", help="Show only the newest N events."
+        ),
+    ) -> None:
+        """List the events this machine sent and those still queued, newest first."""
+        answer("show", as_json, limit)
 
     # Registered by call rather than as decorators, so the module type-checks without Typer.
-    for command in (enable, disable, status):
+    for command in (enable, disable, status, show):
         app.command()(command)
     return typer.main.get_command(app)
 
