@@ -137,7 +137,7 @@ def test_the_json_report_has_the_documented_fields(tmp_path: Path) -> None:
     found = audit("--disable", "", "--", make_cli(tmp_path, "shell_cli.sh"), "init", tmp=tmp_path)
     report = found.report
     assert set(report) == {
-        "format", "command", "platform", "result", "exit_status", "error", "duration_s",
+        "format", "command", "program", "platform", "result", "exit_status", "error", "duration_s",
         "sandbox", "checks", "runs",
     }  # fmt: skip
     assert report["format"] == 1 and report["platform"] == "your-platform"

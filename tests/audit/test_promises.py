@@ -37,7 +37,7 @@ def test_your_cli_init_passes_every_check(tmp_path: Path) -> None:
     ("template", "broken", "caught_by", "evidence"),
     [
         ("shell_cli.sh", "extra-field", 2, "second run: fields the schema does not list: shell"),
-        ("shell_cli.sh", "argument", 3, "an argument (canaryarg"),
+        ("shell_cli.sh", "argument", 3, "POST /v1/event body carries an argument (canaryarg"),
         ("shell_cli.sh", "notice-stdout", 1, "first run: stdout differs from an opted-out run"),
         ("shell_cli.sh", "ask", 1, "first run: read its stdin, which an opted-out run did not"),
         ("shell_cli.sh", "ignore-opt-out", 4, "first run: created ~/.your-platform/config.json"),

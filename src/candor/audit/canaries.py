@@ -102,6 +102,6 @@ def find(places: dict[str, str], where: str, data: bytes) -> list[str]:
         for form, needle in forms(token).items():
             hit = next((label for label, view in views if needle.lower() in view.lower()), None)
             if hit is not None:
-                found.append(f"{place} ({token}) found {form} in {where} ({hit})")
+                found.append(f"{where} carries {place} ({token}, {form}, {hit})")
                 break
     return found

@@ -125,10 +125,10 @@ def canaries(runs: list[Run], planted: Canaries) -> Check:
         for request in run.requests + run.plain_requests:
             requests += 1
             where = f"{run.label}: {request.method} {request.target}"
-            evidence += canary_search.find(places, f"{where} (URL)", request.target.encode())
+            evidence += canary_search.find(places, f"{where} URL", request.target.encode())
             headers = "\n".join(f"{key}: {value}" for key, value in request.headers)
-            evidence += canary_search.find(places, f"{where} (headers)", headers.encode())
-            evidence += canary_search.find(places, f"{where} (body)", request.body)
+            evidence += canary_search.find(places, f"{where} headers", headers.encode())
+            evidence += canary_search.find(places, f"{where} body", request.body)
         for name in run.dns:
             evidence += canary_search.find(places, f"{run.label}: DNS lookup", name.encode())
     lookups = sum(len(run.dns) for run in runs)

@@ -47,7 +47,8 @@ class Unauditable(sandbox.SandboxError):
 
 def audit(options: AuditOptions, work: str) -> Report:
     started = time.monotonic()
-    report = Report(options.command, options.platform)
+    report = Report(options.typed, options.platform)
+    report.program = options.command[0]
     planted = Canaries()
     notes = sandbox.prepare(work, planted.user, planted.host)
     foreign = sandbox.only_loopback()

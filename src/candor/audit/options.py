@@ -39,9 +39,11 @@ class AuditOptions:
         timeout: float = DEFAULT_TIMEOUT_S,
         settle: float = DEFAULT_SETTLE_S,
         path: str = "/usr/bin:/bin",
+        typed: list[str] | None = None,
     ) -> None:
         prefix = env_prefix(platform)
-        self.command = command
+        self.command = command  # the program's absolute path first
+        self.typed = typed or command  # as the user wrote it, for the report
         self.platform = platform
         self.endpoint_var = endpoint_var or f"{prefix}_TELEMETRY_ENDPOINT"
         self.opt_outs = opt_outs or [(f"{prefix}_TELEMETRY_OPT_OUT", "1")]
@@ -68,6 +70,7 @@ class AuditOptions:
             "timeout": self.timeout,
             "settle": self.settle,
             "path": self.path,
+            "typed": self.typed,
         }
 
     @classmethod
@@ -83,4 +86,5 @@ class AuditOptions:
             timeout=data["timeout"],
             settle=data["settle"],
             path=data["path"],
+            typed=data["typed"],
         )

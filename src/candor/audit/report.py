@@ -53,7 +53,8 @@ class Report:
     """Everything `candor audit` found, ready to render."""
 
     def __init__(self, command: list[str], platform: str) -> None:
-        self.command = command
+        self.command = command  # as typed
+        self.program = command[0]  # the executable that ran (absolute path)
         self.platform = platform
         self.checks: list[Check] = []
         self.sandbox: dict[str, Any] = {}
@@ -75,6 +76,7 @@ class Report:
         return {
             "format": FORMAT_VERSION,
             "command": self.command,
+            "program": self.program,
             "platform": self.platform,
             "result": self.result,
             "exit_status": self.exit_status,
@@ -88,6 +90,7 @@ class Report:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
         report = cls(data["command"], data["platform"])
+        report.program = data.get("program", report.program)
         report.sandbox = data.get("sandbox", {})
         report.runs = data.get("runs", [])
         report.duration_s = data.get("duration_s", 0.0)

@@ -42,10 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
         usage="candor audit [OPTIONS] -- COMMAND [ARGS...]",
         description=(
             "Run COMMAND in a sandbox (a network namespace with only loopback, a fresh HOME, "
-            "a minimal environment, stdin closed, a capture endpoint) and check each telemetry "
+            "a minimal environment, no input, a capture endpoint) and check each telemetry "
             "promise against what it does: PASS, FAIL with the evidence, or SKIP with why."
         ),
-        epilog="Exit status: 0 all checks pass, 1 a check fails, 2 usage error or no sandbox.",
+        epilog="Exit status: 0 no check fails (a SKIP says why), 1 a check fails, 2 a usage "
+        "error, no sandbox here, or a command that does not end.",
     )
     parser.add_argument(
         "--platform",
@@ -147,6 +148,7 @@ def parse(argv: list[str]) -> tuple[AuditOptions, argparse.Namespace]:
         schema=schema,
         timeout=args.timeout,
         path=os.environ.get("PATH", os.defpath),
+        typed=command,
     )
     return options, args
 
@@ -156,7 +158,8 @@ def main(argv: list[str]) -> int:
     try:
         report = run(options)
     except sandbox.SandboxError as error:
-        report = reporting.Report(options.command, options.platform)
+        report = reporting.Report(options.typed, options.platform)
+        report.program = options.command[0]
         report.error = str(error)
         report.checks = [
             reporting.Check(number, reporting.SKIP, f"not run: {error}")
