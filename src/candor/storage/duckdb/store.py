@@ -163,6 +163,14 @@ class DuckDBStore:
         self._fold_due = 0.0  # time.monotonic() from which pending events should be folded
         # Built from the table on the first keyed commit, and again when full or stale (None).
         self._key_filter: key_filter.KeyFilter | None = None
+        try:
+            self._open_tables()
+        except (duckdb.Error, StoreError) as error:  # e.g. a file whose `events` is a view
+            self._con.close()
+            raise StoreError(f"{path} is not a Candor store: {_first_line(error)}") from None
+
+    def _open_tables(self) -> None:
+        """Create what is missing, check what is there, recover what a crash left."""
         with self._lock:
             self._run(events_ddl())
             self._upgrade_keys()
