@@ -114,3 +114,42 @@ def test_mistakes_are_one_line(
     assert result.returncode == status
     assert words in result.stderr and result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
+
+
+RAW_NAMES = ("installations_failing", "first_day", "error_code", "cli_version", "os_arch")
+
+
+def header_rows(out: str) -> dict[str, list[str]]:
+    """Each table's title → its header cells, from the plain-text report."""
+    lines = out.splitlines()
+    headers = {}
+    for number, line in enumerate(lines):
+        if line.startswith("┏"):
+            cells = [cell.strip() for cell in lines[number + 1].strip("┃").split("┃")]
+            headers[lines[number - 1]] = cells
+    return headers
+
+
+def test_terminal_headers_are_plain_words_and_long_tables_show_their_top(
+    candor: Run, tmp_path: Path
+) -> None:
+    """No field names, no blank header, one line per header and title; the 'p90 by release'
+    table shows its top rows (slowdowns first) and says how many more --all shows."""
+    store = str(tmp_path / "demo.duckdb")
+    assert candor("generate", "--events", "20000", "--days", "20", "--store", store).returncode == 0
+    out = candor("report", "--store", store, "--since", "21d").stdout
+    headers = header_rows(out)
+    assert len(headers) >= 10
+    for title, cells in headers.items():
+        assert all(cells) and not set(cells) & set(RAW_NAMES), (title, cells)
+    releases = next(t for t in headers if t.startswith("p90 by release"))
+    table = out[out.index(releases) :]
+    rows = table[: table.index("└")].splitlines()[4:]
+    footer = table.splitlines()[len(rows) + 5]
+    assert len(rows) == 15 and "SLOWER" in rows[0], rows
+    hidden = int(footer.split("and ")[1].split()[0])
+    assert hidden > 0 and footer.endswith("more rows (candor report --all shows them)")
+    everything = candor("report", "--store", store, "--since", "21d", "--all").stdout
+    table = everything[everything.index(releases) :]
+    assert len(table[: table.index("└")].splitlines()[4:]) == 15 + hidden
+    assert "more rows" not in everything

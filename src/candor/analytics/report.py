@@ -16,6 +16,19 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 PIPE_WIDTH = 120  # columns when the output is a file or a pipe (rich would assume 80)
+# Ranked tables show their first TOP_ROWS rows on the terminal (`--all`: every row); the
+# weekly series is shown whole.
+TOP_ROWS = 15
+UNRANKED = frozenset({"overview", "weekly_active"})
+# The field names CSV headers keep, as the terminal says them.
+PLAIN_HEADERS = {
+    "error_code": "error",
+    "cli_version": "release",
+    "installations_failing": "installations failing",
+    "first_day": "first seen",
+    "os_arch": "platform",
+    "partial": "note",
+}
 Cell = str | int | float | None
 Table = tuple[str, str, list[str], list[list[Cell]]]  # name, title, headers, rows
 
@@ -33,14 +46,17 @@ def _change(ratio: float | None) -> str:
 
 
 def tables(report: dict[str, Any], *, terminal: bool = False) -> list[Table]:
-    """The report's tables; `terminal=True` formats cells for people and drops long series."""
+    """The report's tables; `terminal=True` formats cells and headers for people, puts the
+    largest slowdowns first and drops the long daily series."""
     data: dict[str, Any] = report["data"]
     pct: Callable[[float], Cell] = _pct if terminal else (lambda v: v)
     ms: Callable[[int], Cell] = _ms if terminal else (lambda v: v)
     out: list[Table] = []
 
     def add(name: str, title: str, headers: list[str], rows: list[list[Cell]]) -> None:
-        out.append((name, title, headers, rows))
+        # Terminal headers are plain words; CSV keeps the field names scripts select by.
+        names = [PLAIN_HEADERS.get(h, h) for h in headers] if terminal else headers
+        out.append((name, title, names, rows))
 
     if "overview" in data:
         o = data["overview"]
@@ -51,22 +67,24 @@ def tables(report: dict[str, Any], *, terminal: bool = False) -> list[Table]:
             ["interactive runs", pct(o["interactive_share"])], ["commands used", o["commands"]],
         ])  # fmt: skip
     if "commands" in data:
-        add("commands", "Which features are most used?",
-            ["command", "invocations", "share", "installations", "of installations"],
-            [[c["command"], c["events"], pct(c["event_share"]), c["installations"],
-              pct(c["installation_share"])] for c in data["commands"]])  # fmt: skip
+        add(
+            "commands",
+            "Which features are most used?",
+            *_usage_columns("command", data["commands"], "command", terminal),
+        )
     if "performance" in data:
         p = data["performance"]
         add("latency", f"Where are the performance bottlenecks? ({report['percentile_method']})",
             ["command", "runs", "p50", "p90", "p99", "max"],
             [[r["command"], r["events"], ms(r["p50"]), ms(r["p90"]), ms(r["p99"]), ms(r["max"])]
              for r in p["by_command"]])  # fmt: skip
-        if terminal:  # the essentials only, so the table fits beside the others
-            add("releases", "p90 by release, against the previous release",
-                ["command", "cli_version", "runs", "p90", "vs previous", ""],
+        if terminal:  # the essentials only, the largest slowdowns first
+            slowest = sorted(p["by_version"], key=_slowdown, reverse=True)
+            add("releases", "p90 by release, against the previous release (slowdowns first)",
+                ["command", "cli_version", "runs", "p90", "vs previous"],
                 [[r["command"], r["cli_version"], r["events"], ms(r["p90"]),
-                  _change(r["p90_ratio"]), "SLOWER" if r["regression"] else ""]
-                 for r in p["by_version"]])  # fmt: skip
+                  _change(r["p90_ratio"]) + (" SLOWER" if r["regression"] else "")]
+                 for r in slowest])  # fmt: skip
         else:
             add("releases", "Duration by release, against the previous release",
                 ["command", "cli_version", "runs", "p50", "p90", "p99", "max",
@@ -82,15 +100,18 @@ def tables(report: dict[str, Any], *, terminal: bool = False) -> list[Table]:
             ["error_code", "occurrences", "installations"],
             [[r["error_code"], r["events"], r["installations"]] for r in e["top"]],
         )
+        by_command = e["by_command"]
+        if terminal:  # the most frequent first, so that the top rows are the ones that matter
+            by_command = sorted(by_command, key=lambda r: r["events"], reverse=True)
         add("errors_by_command", "Errors by command",
             ["command", "error_code", "occurrences", "installations"],
             [[r["command"], r["error_code"], r["events"], r["installations"]]
-             for r in e["by_command"]])  # fmt: skip
+             for r in by_command])  # fmt: skip
         for key, name, label in (
             ("failure_by_command", "failures_by_command", "command"),
             ("failure_by_version", "failures_by_version", "cli_version"),
         ):
-            add(name, f"Failure rate by {label}",
+            add(name, f"Failure rate by {'command' if key.endswith('command') else 'release'}",
                 [label, "runs", "failures", "rate", "installations_failing"],
                 [[r["name"], r["events"], r["failures"], pct(r["rate"]),
                   r["installations_failing"]] for r in e[key]])  # fmt: skip
@@ -103,7 +124,7 @@ def tables(report: dict[str, Any], *, terminal: bool = False) -> list[Table]:
                 ["day", "active", "new"],
                 [[d["day"], d["active"], d["new"]] for d in i["daily"]],
             )
-        add("weekly_active", "Active installations per week (Monday first)",
+        add("weekly_active", "Active installations per week (weeks start on Monday)",
             ["week", "active", "partial"],
             [[w["week"], w["active"], ("part of the week" if w["partial"] else "")
               if terminal else w["partial"]] for w in i["weekly"]])  # fmt: skip
@@ -125,20 +146,46 @@ def tables(report: dict[str, Any], *, terminal: bool = False) -> list[Table]:
             ("os_arch", "platforms", "os_arch"),
             ("interactive", "interactive", "runs in"),
         ):
-            add(name, "Platforms" if key == "os_arch" else "Interactive or CI",
-                [label, "invocations", "share", "installations", "of installations"],
-                [[s["name"], s["events"], pct(s["event_share"]), s["installations"],
-                  pct(s["installation_share"])] for s in data["platforms"][key]])  # fmt: skip
+            add(
+                name,
+                "Platforms" if key == "os_arch" else "Interactive or CI",
+                *_usage_columns(label, data["platforms"][key], "name", terminal),
+            )
     return out
 
 
+def _usage_columns(
+    label: str, rows: list[dict[str, Any]], key: str, terminal: bool
+) -> tuple[list[str], list[list[Cell]]]:
+    """Invocations and installations of each command or platform, with their shares.
+
+    On the terminal the installations' share goes in the same cell ("1,847 (94.8 %)"), so the
+    table fits 80 columns; CSV keeps one number per column.
+    """
+    if terminal:
+        return [label, "invocations", "share", "installations"], [
+            [r[key], r["events"], _pct(r["event_share"]),
+             f"{r['installations']:,} ({_pct(r['installation_share'])})"] for r in rows
+        ]  # fmt: skip
+    return [label, "invocations", "share", "installations", "of installations"], [
+        [r[key], r["events"], r["event_share"], r["installations"], r["installation_share"]]
+        for r in rows
+    ]
+
+
+def _slowdown(row: dict[str, Any]) -> tuple[bool, float]:
+    """Regressions first, then the largest p90 increase; a first release (no ratio) last."""
+    ratio = row["p90_ratio"]
+    return bool(row["regression"]), -1.0 if ratio is None else float(ratio)
+
+
 def heading(report: dict[str, Any]) -> str:
-    """One line saying what the numbers are about."""
+    """Two short lines saying what the numbers are about (each fits 80 columns)."""
     r = report["range"]
     filters = ", ".join(f"{k}={v}" for k, v in report["filters"].items()) or "none"
     return (
-        f"{r['start']} to {r['end']} ({r['days']} days, UTC); filters: {filters}; "
-        f"percentiles {report['percentile_method']}; distinct installations "
+        f"{r['start']} to {r['end']} ({r['days']} days, UTC); filters: {filters}\n"
+        f"percentiles: {report['percentile_method']}; distinct installations: "
         f"{report['distinct_method']}"
     )
 
@@ -166,8 +213,9 @@ def table_names(report: dict[str, Any]) -> list[str]:
     return [name for name, *_ in tables(report)]
 
 
-def print_tables(report: dict[str, Any], file: Any = None) -> None:
-    """Rich tables on the terminal (plain text when not a terminal)."""
+def print_tables(report: dict[str, Any], file: Any = None, *, all_rows: bool = False) -> None:
+    """Rich tables on the terminal (plain text when not a terminal); long ranked tables show
+    their top TOP_ROWS rows and say how many more `--all` shows."""
     from rich.console import Console
     from rich.table import Table as RichTable
 
@@ -175,23 +223,35 @@ def print_tables(report: dict[str, Any], file: Any = None) -> None:
     if not console.is_terminal:
         console.width = PIPE_WIDTH
     console.print(f"[bold]Candor report[/bold]: {heading(report)}")
-    for _, title, headers, rows in tables(report, terminal=True):
-        table = RichTable(title=title, title_justify="left", title_style="bold")
+    for name, title, headers, rows in tables(report, terminal=True):
+        hidden = 0 if all_rows or name in UNRANKED else max(0, len(rows) - TOP_ROWS)
+        shown = rows[: len(rows) - hidden]
+        # The title above the table, not in it: rich wraps a title to the table's width.
+        console.print()
+        console.print(f"[bold]{title}[/bold]")
+        table = RichTable()
         for number, header in enumerate(headers):
             column = [row[number] for row in rows]
-            table.add_column(header, justify="right" if _numeric(column) else "left")
-        for row in rows:
+            table.add_column(
+                header,
+                justify="right" if _numeric(column) else "left",
+                # A header wraps between words on a narrow terminal, never inside one.
+                min_width=max((len(word) for word in header.split()), default=0),
+            )
+        for row in shown:
             table.add_row(*("" if cell is None else _cell(cell) for cell in row))
         if not rows:
             table.add_row(*(["(none)"] + [""] * (len(headers) - 1)))
-        console.print()
         console.print(table)
+        if hidden:
+            console.print(f"… and {hidden:,} more rows (candor report --all shows them)")
 
 
 def _numeric(column: list[Cell]) -> bool:
     """Whether a column holds numbers (plain, or formatted as "1,234 ms" or "5.0 %")."""
     return any(
-        isinstance(cell, int | float) or (isinstance(cell, str) and cell.endswith((" %", " ms")))
+        isinstance(cell, int | float)
+        or (isinstance(cell, str) and cell.endswith((" %", " ms", " %)", "SLOWER")))
         for cell in column
     )
 

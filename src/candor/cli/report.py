@@ -18,7 +18,7 @@ from typing import Any
 from candor.analytics import queries
 from candor.analytics.answers import envelope
 from candor.analytics.filters import QueryError
-from candor.analytics.report import print_tables, table_names, to_csv, to_json
+from candor.analytics.report import TOP_ROWS, print_tables, table_names, to_csv, to_json
 from candor.cli import options
 from candor.cli.errors import CommandError, UsageError
 from candor.storage.base import StoreError
@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="only this part of the report (repeatable; default all)",
     )
     parser.add_argument("--table", action="append", help="with --csv: only this table (repeatable)")
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        dest="all_rows",
+        help=f"every row of the long tables (default: the top {TOP_ROWS} of each)",
+    )
     return parser
 
 
@@ -125,5 +131,5 @@ def main(argv: list[str]) -> int:
             raise UsageError(f"no table {unknown[0]!r}; tables: {known}")
         sys.stdout.write(to_csv(report, args.table))
     else:
-        print_tables(report)
+        print_tables(report, all_rows=args.all_rows)
     return 0
