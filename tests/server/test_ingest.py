@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from candor.schema import FIELD_NAMES, MAX_BATCH_EVENTS, MAX_BODY_BYTES
 from candor.server.app import create_app
 from candor.server.settings import Settings
+from candor.storage.base import Batching
 from tests.support.load import make_event
 
 if TYPE_CHECKING:
@@ -281,12 +282,13 @@ class BrokenStore:
     """A store whose commit has a bug (not a StoreError): what a 500 is for."""
 
     url, path = "broken://", None
+    batching = Batching(max_events=1000, max_wait_s=0.0)
 
     def commit(self, submissions: object, *, now: object = None) -> list[object]:
         raise RuntimeError("a bug in the store, at 10.1.2.3")
 
-    def fold_rollups(self, *, force: bool = False) -> int:
-        return 0
+    def tidy(self) -> None:
+        pass
 
     def ping(self) -> None:
         pass

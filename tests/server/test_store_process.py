@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
-from candor.server.writer_process import CLOSE_WAIT_S
+from candor.server.store.process_end import CLOSE_WAIT_S
 from tests.conftest import unused_port
 from tests.support.collector import CANDOR, start_collector, wait_gone
 from tests.support.load import make_event
@@ -37,7 +38,7 @@ def test_the_store_has_its_own_process_and_the_collector_never_loads_the_engine(
     collector = start_collector(tmp_path)
     try:
         (child,) = collector.children()
-        assert "candor.server.writer_process" in cmdline(child)
+        assert "candor.server.store.process_end" in cmdline(child)
         assert "_duckdb" in loaded_libraries(child)
         assert "_duckdb" not in loaded_libraries(collector.process.pid)
         answer = httpx.post(collector.event_url, json=make_event())
@@ -89,23 +90,38 @@ def test_a_second_collector_on_the_same_store_says_why_it_cannot_start(tmp_path:
         assert first.stop() == 0
 
 
-def test_without_its_store_process_the_collector_answers_503_and_keeps_serving(
+def test_a_killed_store_process_is_replaced_and_the_collector_recovers_by_itself(
     tmp_path: Path,
 ) -> None:
+    """Issue #9: the store process dies; the collector answers 503 (with Retry-After) until
+    it has started a new one, then takes events again, with no manual restart; every event it
+    acknowledged, before or after, is stored."""
     collector = start_collector(tmp_path)
+    keyed = {"Idempotency-Key": "before-the-kill"}
     try:
         (child,) = collector.children()
+        assert httpx.post(collector.event_url, json=make_event(), headers=keyed).status_code == 202
         os.kill(child, signal.SIGKILL)
         wait_gone(child, timeout=10)
-        for _ in range(3):
-            answer = httpx.post(collector.event_url, json=make_event())
-            assert answer.status_code == 503
-            assert answer.json()["error"] == "unavailable"
-        health = httpx.get(f"{collector.url}/healthz")
-        assert health.status_code == 503
+        statuses = []
+        while not statuses or statuses[-1] != 202:  # a client retrying, as the sender does
+            answer = httpx.post(collector.event_url, json=make_event(), timeout=30)
+            statuses.append(answer.status_code)
+            if answer.status_code == 503:
+                assert answer.json()["error"] == "unavailable"
+                assert answer.headers["Retry-After"]
+                assert len(statuses) < 600, "the collector never recovered"
+                time.sleep(0.05)  # the client's pause before its retry
+        assert set(statuses) <= {202, 503}
+        (replacement,) = collector.children()
+        assert replacement != child
+        assert httpx.get(f"{collector.url}/healthz").status_code == 200
+        retry = httpx.post(collector.event_url, json=make_event(), headers=keyed)
+        assert retry.headers.get("Idempotent-Replayed") == "true"
         assert collector.running
     finally:
         collector.stop()
+    assert collector.store_rows("SELECT count(*) FROM events") == [(2,)]
     assert "Traceback" not in collector.log_text()
 
 

@@ -50,7 +50,7 @@ def store(request: pytest.FixtureRequest, store_url: str) -> Iterator[Store]:
     if request.param == "in-process":
         opened = open_store(store_url)
     else:
-        from candor.server.store_process import StoreProcess
+        from candor.server.store.collector_end import StoreProcess
 
         opened = StoreProcess(store_url)
     try:

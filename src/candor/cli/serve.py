@@ -1,7 +1,7 @@
 """`candor serve`: run the collector (POST /v1/event, health, metrics) on uvicorn.
 
 Two processes: the event loop (uvicorn with uvloop and httptools) and the store's own
-process, its single writer (candor.server.store_process), so that commits never compete with
+process, its single writer (candor.server.store), so that commits never compete with
 requests for the interpreter lock. No access log and no proxy headers, so no client address
 is read beyond the socket's own (used by the in-memory rate limiter) or written anywhere.
 """
@@ -129,7 +129,7 @@ def serve(settings: Settings, listeners: list[socket.socket]) -> int:
 
     from candor.server import logs
     from candor.server.app import create_app
-    from candor.server.store_process import StoreProcess
+    from candor.server.store.collector_end import StoreProcess
     from candor.storage import StoreError
 
     logs.configure(settings.log_level)
@@ -137,14 +137,14 @@ def serve(settings: Settings, listeners: list[socket.socket]) -> int:
         store = StoreProcess(
             settings.store,
             memory_limit=settings.memory_limit,
-            window_s=settings.commit_window_s,
+            window_s=settings.commit_window_s or None,  # 0: the store's own batching
             log_level=settings.log_level,
         )
     except StoreError as error:
         raise CommandError(str(error)) from None
     try:
         config = server_config(
-            create_app(settings, store),
+            create_app(settings, store, store.committer),
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
@@ -193,9 +193,9 @@ def tune_interpreter() -> None:
       future), so with the default threshold it ran every few requests: 12 % of the event
       loop's time under load. What it would free is almost all freed by reference counting
       anyway; a young collection still runs every GC_YOUNG_THRESHOLD allocations.
-    - A shorter GIL switch interval. The writer thread gives the GIL up for every call into
-      DuckDB and must get it back from a busy event loop each time, which took up to the
-      default 5 ms; with SWITCH_INTERVAL_S a commit waits less (+9 % requests/s, measured).
+    - A shorter GIL switch interval, measured (+9 % requests/s) when a writer thread shared
+      this process with the event loop; the store now writes in its own process, and the
+      setting still bounds how long the loop waits for any helper thread (to_thread calls).
     """
     import gc
 

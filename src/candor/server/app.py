@@ -11,13 +11,11 @@ from starlette.routing import Route
 
 from candor.schema import EVENT_PATH
 from candor.server import dashboard, maintenance, observability, openapi, stats_api
-from candor.server.commit import GroupCommitter
-from candor.server.commit_stream import StreamCommitter
 from candor.server.errors import exception_handlers
 from candor.server.ingest import IngestEndpoint
 from candor.server.metrics import Metrics
 from candor.server.ratelimit import RateLimiter
-from candor.server.store_process import StoreProcess
+from candor.server.store.local import LocalCommitter
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -26,6 +24,7 @@ if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
 
     from candor.server.settings import Settings
+    from candor.server.store.committer import Committer
     from candor.storage.base import Store
 
 
@@ -49,19 +48,16 @@ class Collector(Starlette):
         await super().__call__(scope, receive, send)
 
 
-def create_app(settings: Settings, store: Store) -> Collector:
+def create_app(settings: Settings, store: Store, committer: Committer | None = None) -> Collector:
     """The collector's ASGI app over an open `store` (which the caller closes).
 
-    `app.state` holds `settings`, `store`, `metrics` and the group `committer`.
+    `committer` is how accepted events reach the store: `candor serve` gives its store
+    process's (`StoreProcess.committer`); None runs the same group-commit loop in a thread of
+    this process over `store`. `app.state` holds `settings`, `store`, `metrics` and `committer`.
     """
     metrics = Metrics()
-    # A store in its own process takes commits over its stream (candor serve); a store in
-    # this process, through a writer thread.
-    committer: GroupCommitter | StreamCommitter = (
-        StreamCommitter(store.commit_stream, metrics)
-        if isinstance(store, StoreProcess)
-        else GroupCommitter(store, metrics, window_s=settings.commit_window_s)
-    )
+    if committer is None:
+        committer = LocalCommitter(store, window_s=settings.commit_window_s)
     limiter = (
         RateLimiter(settings.rate_limit, settings.rate_burst) if settings.rate_limit > 0 else None
     )
@@ -77,7 +73,7 @@ def create_app(settings: Settings, store: Store) -> Collector:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await committer.start()
+        await committer.start(metrics)
         housekeeping = asyncio.create_task(
             maintenance.run_forever(store, settings.retention), name="candor-maintenance"
         )

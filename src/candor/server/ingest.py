@@ -33,10 +33,9 @@ from candor.storage.base import Submission
 if TYPE_CHECKING:
     from starlette.types import Message, Receive, Scope, Send
 
-    from candor.server.commit import GroupCommitter
-    from candor.server.commit_stream import StreamCommitter
     from candor.server.metrics import Metrics
     from candor.server.ratelimit import RateLimiter
+    from candor.server.store.committer import Committer
 
 ACCEPTED = 202
 INTERNAL_ERROR = 500
@@ -56,7 +55,7 @@ class IngestEndpoint:
 
     def __init__(
         self,
-        committer: GroupCommitter | StreamCommitter,
+        committer: Committer,
         metrics: Metrics,
         limiter: RateLimiter | None,
     ) -> None:

@@ -2,8 +2,9 @@
 
 Labels are bounded sets chosen by the collector (status codes, rejection codes derived from
 the schema's field names), never text a client chose, so a client cannot grow the series.
-Updates are plain integer additions on the event loop (or under the GIL from the writer
-thread), cheap enough for the hot path; no client library needed.
+Updates are plain integer additions on the event loop (commit figures arrive with the store's
+replies, see candor.server.store.committer), cheap enough for the hot path; no client library
+needed.
 """
 
 from __future__ import annotations

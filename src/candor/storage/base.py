@@ -8,13 +8,14 @@ is its single writer; the analytics ask the same object, from any thread.
 Error tree::
 
     StoreError          the store cannot be opened, reached or written (the server answers 503)
-    └── StoreLocked     another process holds the store's file (a running collector?)
+    ├── StoreLocked     another process holds the store's file (a running collector?)
+    └── StoreBroken     the engine must be reopened (the collector restarts its store process)
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -54,6 +55,23 @@ class StoreError(Exception):
 
 class StoreLocked(StoreError):
     """Another process has the store's file open for writing; it may let go (a restart)."""
+
+
+class StoreBroken(StoreError):
+    """The engine cannot go on in this process (DuckDB invalidated its database after a fatal
+    error): this call failed, and the store must be closed and opened again. The collector's
+    store process then exits, and the collector starts a new one, which recovers from the
+    write-ahead log everything committed before."""
+
+
+class Batching(NamedTuple):
+    """How a store wants its group commits: the write loop commits a group once it holds
+    `max_events` events, or `max_wait_s` after its first request arrived, whichever comes
+    first (0: at once, with whatever has arrived meanwhile). Every request is answered only
+    after its group's commit returned."""
+
+    max_events: int
+    max_wait_s: float
 
 
 class Submission:
@@ -118,6 +136,7 @@ class Store(Protocol):
 
     url: str  # the URL it was opened with, normalised (e.g. duckdb:///abs/path.duckdb)
     path: str | None  # the local file, for embedded stores; None for a server
+    batching: Batching  # how the collector's write loop should group its commits
 
     # ------------------------------------------------------------------ writes
 

@@ -24,13 +24,13 @@ if TYPE_CHECKING:
 MAX_COMMIT_EVENTS = 50_000
 
 
-def first_group_size(event_counts: Sequence[int]) -> int:
+def first_group_size(event_counts: Sequence[int], max_events: int = MAX_COMMIT_EVENTS) -> int:
     """How many of the waiting submissions (their event counts, oldest first) one commit takes:
-    as many as fit in MAX_COMMIT_EVENTS, and always at least one."""
+    as many as fit in `max_events`, and always at least one."""
     events = 0
     for taken, size in enumerate(event_counts):
         events += size
-        if events > MAX_COMMIT_EVENTS and taken > 0:
+        if events > max_events and taken > 0:
             return taken
     return len(event_counts)
 

@@ -37,6 +37,7 @@ from candor.schema import FIELD_NAMES, FIELDS, UUID4_PATTERN
 from candor.storage.base import (
     EXPORT_FORMATS,
     IDEMPOTENCY_WINDOW,
+    Batching,
     StoreError,
     StoreLocked,
     naive_utc,
@@ -44,7 +45,7 @@ from candor.storage.base import (
 )
 from candor.storage.duckdb import key_filter, questions, rollups, synthetic
 from candor.storage.duckdb.memory_budget import MemoryBudget
-from candor.storage.plan import CommitPlan
+from candor.storage.plan import MAX_COMMIT_EVENTS, CommitPlan
 from candor.storage.questions import NO_FILTERS
 
 if TYPE_CHECKING:
@@ -133,6 +134,9 @@ def path_of(url: str) -> str:
 
 class DuckDBStore:
     """An embedded DuckDB file; see `candor.storage.base.Store` for the contract."""
+
+    # A commit costs a few milliseconds whatever it holds: take what has arrived, at once.
+    batching = Batching(max_events=MAX_COMMIT_EVENTS, max_wait_s=0.0)
 
     def __init__(self, url: str, *, memory_limit: str | None = None) -> None:
         path = path_of(url)

@@ -1,26 +1,29 @@
-"""The store's own process: `candor serve` starts it, and it is the store's single writer.
+"""The store process's end: `candor serve` starts it, and it is the store's single writer.
 
 Why a process and not a thread: a DuckDB commit takes and gives back the interpreter lock many
 times, and each time it must wrest it from a busy event loop. Measured on the collector
 benchmark, a writer thread cost the event loop a third of its requests; in its own process the
 writer runs beside the event loop on the second core and shares nothing with it.
 
-It serves two kinds of connection, both socket pairs inherited from the collector:
+It serves the two kinds of connection of `candor.server.store.wire`, both inherited from the
+collector:
 
-- the commit stream (`candor.server.writer_wire`), on the main thread: it reads every request
-  queued, commits them in one transaction (waiting `window_s` first when the stream had been
-  quiet for that long, so that a burst of concurrent requests joins), answers the group with
-  one frame, folds the rollups when due, and starts over.
-- control connections (`multiprocessing.connection`, pickled calls), one thread each: every
-  other Store method (queries for the analytics, ping, prune, close, ...) as a remote call,
-  so a long dashboard query never delays a commit.
+- the commit stream, on the main thread: the group-commit loop
+  (`candor.server.store.group_commit`) reads the requests queued, commits them, answers each
+  group with one frame, lets the store tidy up, and starts over.
+- control connections, one thread each: every other Store method (the analytics questions,
+  ping, prune, close, ...) as a remote call, so a long dashboard query never delays a commit.
+
+Every failure of a commit or a call is answered (a StoreError as such, anything else as a
+bug, logged) and the process goes on. It exits only when the collector ends the stream, when
+the collector dies (the kernel kills it: PR_SET_PDEATHSIG), or when its store must be reopened
+(`StoreBroken`): the collector then starts a new one, which recovers every acknowledged commit
+from the store's write-ahead log.
 
 It ignores SIGINT and SIGTERM (a Ctrl-C reaches the whole process group): the collector
-decides when it stops, by closing the commit stream and calling `close`. If the collector
-dies, the kernel kills this process too (PR_SET_PDEATHSIG), and the store's write-ahead log
-keeps every commit it acknowledged.
+decides when it stops, by closing the commit stream and calling `close`.
 
-    python -m candor.server.writer_process --parent PID --url URL --commit-fd N
+    python -m candor.server.store.process_end --parent PID --url URL --commit-fd N
         --control-fds N,N,... [--memory-limit SIZE] [--window-ms MS] [--log-level LEVEL]
 """
 
@@ -30,6 +33,7 @@ import argparse
 import contextlib
 import logging
 import os
+import select
 import signal
 import socket
 import sys
@@ -39,19 +43,18 @@ import traceback
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from candor.server.writer_wire import (
-    BUG,
+from candor.server.store.group_commit import commit_groups
+from candor.server.store.wire import (
     HEADER,
     HEADER_SIZE,
-    STORE_FAILED,
-    Reply,
+    Status,
     read_submission,
     reply_frame,
 )
-from candor.storage.base import StoreError, StoreLocked, Submission
-from candor.storage.plan import first_group_size
+from candor.storage.base import StoreBroken, StoreError, StoreLocked, Submission
 
 if TYPE_CHECKING:
+    from candor.server.store.wire import Reply
     from candor.storage.base import Store
 
 # A collector restarted at once after a crash finds the file still held for a moment by the
@@ -62,6 +65,7 @@ LOCK_WAIT_S = 3.0
 CLOSE_WAIT_S = 10.0
 LOCK_POLL_S = 0.1
 RECV_BYTES = 1 << 20
+EXIT_BROKEN = 3  # the store must be reopened: the collector starts a new process
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 # The Store methods a control connection may call (besides "close").
 REMOTE_METHODS = frozenset(
@@ -73,7 +77,7 @@ REMOTE_METHODS = frozenset(
     }
 )  # fmt: skip
 
-log = logging.getLogger("candor.writer")
+log = logging.getLogger("candor.store")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,95 +98,78 @@ def main(argv: list[str] | None = None) -> int:
         if prepare is not None:
             prepare()
     except StoreError as error:
-        controls[0].send(("store_error", str(error)))
+        controls[1].send((Status.STORE_FAILED, str(error)))
         return 1
-    controls[0].send(("ok", (store.url, store.path)))
+    batching = store.batching
+    if args.window_ms is not None:
+        batching = batching._replace(max_wait_s=args.window_ms / 1000)
+    controls[1].send((Status.DONE, (store.url, store.path, tuple(batching))))
     closed = threading.Event()
+    broken = threading.Event()
     for number, connection in enumerate(controls):
         threading.Thread(
             target=_serve_calls,
-            args=(connection, store, closed, stream),
+            args=(connection, store, closed, broken, stream),
             name=f"candor-control-{number}",
             daemon=True,
         ).start()
+
+    def answer(reply: Reply) -> None:
+        stream.sendall(reply_frame(reply))
+
     try:
-        commit_forever(stream, store, args.window_ms / 1000)
+        commit_groups(_FrameReader(stream, broken), store, answer, batching)
+    except StoreBroken as error:
+        log.error("the store must be reopened: %s", error)
+        broken.set()
     finally:
         # The collector closed the stream: it is stopping (it calls close next) or it died.
         with contextlib.suppress(OSError):
             stream.shutdown(socket.SHUT_WR)  # it reads our replies until this end of stream
-        closed.wait(timeout=CLOSE_WAIT_S)
-        store.close()
-    return 0
-
-
-def commit_forever(stream: socket.socket, store: Store, window_s: float) -> None:
-    """Commit what the collector sends, one transaction per group, until the stream ends."""
-    frames = _FrameReader(stream)
-    while True:
-        waiting = frames.take(block=True)
-        if not waiting:
-            return  # end of stream, everything answered
-        if frames.idle_s >= window_s > 0:
-            # The first request after a quiet spell: let the burst it may start join it.
-            # Under steady load requests gather during the previous commit instead, and
-            # waiting here would only add to every request's latency.
-            time.sleep(window_s)
-            waiting += frames.take(block=False)
-        while waiting:
-            group, waiting = _split(waiting)
-            stream.sendall(reply_frame(_commit(store, group)))
-        try:
-            store.tidy()
-        except StoreError as error:  # the next call, a query or the next start retries
-            log.warning("could not fold events into the rollups: %s", error)
-
-
-def _commit(store: Store, group: list[Submission]) -> Reply:
-    started = time.perf_counter()
-    try:
-        outcomes = store.commit(group)
-    except StoreError as error:
-        return Reply(len(group), failure=STORE_FAILED, message=str(error))
-    except Exception:
-        log.exception("a group commit failed")
-        return Reply(len(group), failure=BUG, message="the store process failed; it logged why")
-    replays = [(index, o.answer) for index, o in enumerate(outcomes) if o.replayed]
-    events = sum(len(s.events) for s, o in zip(group, outcomes, strict=True) if not o.replayed)
-    return Reply(len(group), events, time.perf_counter() - started, replays)
-
-
-def _split(waiting: list[Submission]) -> tuple[list[Submission], list[Submission]]:
-    """The first group of at most MAX_COMMIT_EVENTS events (one submission at least), the rest."""
-    size = first_group_size([len(submission.events) for submission in waiting])
-    return waiting[:size], waiting[size:]
+        if not broken.is_set():
+            closed.wait(timeout=CLOSE_WAIT_S)
+        with contextlib.suppress(StoreError):
+            store.close()
+    return EXIT_BROKEN if broken.is_set() else 0
 
 
 class _FrameReader:
-    """Submissions from the commit stream, as many as have arrived."""
+    """`group_commit.Source` over the commit stream: the submissions that have arrived."""
 
-    def __init__(self, stream: socket.socket) -> None:
+    def __init__(self, stream: socket.socket, broken: threading.Event) -> None:
         self._stream = stream
+        self._broken = broken  # a control call found the store broken: end the loop
         self._pending = bytearray()
-        self.idle_s = 0.0  # how long the last take(block=True) waited for data
+        self._ended = False
 
-    def take(self, *, block: bool) -> list[Submission]:
-        """Every whole submission received so far; with `block`, at least one, or [] at the end."""
-        self.idle_s = 0.0
+    def take(self, timeout: float | None) -> list[Submission] | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
+            self._receive()
+            found = self._parse()
+            if found:
+                return found
+            if self._ended or self._broken.is_set():
+                return None
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return []
+            # Wake at least once a second to notice a broken store without a request.
+            wait = 1.0 if remaining is None else min(remaining, 1.0)
+            select.select([self._stream], [], [], wait)
+
+    def _receive(self) -> None:
+        """Everything the stream holds now, without waiting."""
+        while not self._ended:
             try:
                 chunk = self._stream.recv(RECV_BYTES, socket.MSG_DONTWAIT)
             except BlockingIOError:
-                chunk = None
-            if chunk is None:
-                submissions = self._parse()
-                if submissions or not block:
-                    return submissions
-                started = time.monotonic()
-                chunk = self._stream.recv(RECV_BYTES)
-                self.idle_s += time.monotonic() - started
+                return
+            except OSError:  # shut down by a close call
+                chunk = b""
             if not chunk:
-                return self._parse()  # the collector closed the stream
+                self._ended = True  # the collector closed the stream
+                return
             self._pending += chunk
 
     def _parse(self) -> list[Submission]:
@@ -200,7 +187,11 @@ class _FrameReader:
 
 
 def _serve_calls(
-    connection: Connection, store: Store, closed: threading.Event, stream: socket.socket
+    connection: Connection,
+    store: Store,
+    closed: threading.Event,
+    broken: threading.Event,
+    stream: socket.socket,
 ) -> None:
     """Answer one control connection's calls until it ends or asks to close the store."""
     while True:
@@ -211,25 +202,43 @@ def _serve_calls(
             return
         if method == "close":
             closed.set()
-            store.close()
-            connection.send(("ok", None))
+            with contextlib.suppress(StoreError):
+                store.close()
+            connection.send((Status.DONE, None))
             # Ends the commit loop if the stream is still open; main() then exits.
             with contextlib.suppress(OSError):
                 stream.shutdown(socket.SHUT_RDWR)
             return
-        connection.send(_call(store, method, args, kwargs))
+        answer = _call(store, method, args, kwargs, broken)
+        try:
+            connection.send(answer)
+        except OSError:
+            closed.set()
+            return
+        if answer[0] == Status.STORE_FAILED and broken.is_set():
+            return
 
 
-def _call(store: Store, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def _call(
+    store: Store,
+    method: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    broken: threading.Event,
+) -> tuple[Status, Any]:
     if method not in REMOTE_METHODS:
-        return ("bug", f"not a store method: {method!r}")
+        return (Status.BUG, f"not a store method: {method!r}")
     try:
-        return ("ok", getattr(store, method)(*args, **kwargs))
+        return (Status.DONE, getattr(store, method)(*args, **kwargs))
+    except StoreBroken as error:
+        log.error("the store must be reopened: %s", error)
+        broken.set()
+        return (Status.STORE_FAILED, str(error))
     except StoreError as error:
-        return ("store_error", str(error))
+        return (Status.STORE_FAILED, str(error))
     except Exception:
         log.exception("store call %s failed", method)
-        return ("bug", traceback.format_exc(limit=3))
+        return (Status.BUG, traceback.format_exc(limit=3))
 
 
 def _open(url: str, memory_limit: str | None) -> Store:
@@ -257,13 +266,13 @@ def _die_with(parent: int) -> None:
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="candor.server.writer_process")
+    parser = argparse.ArgumentParser(prog="candor.server.store.process_end")
     parser.add_argument("--parent", type=int, required=True)
     parser.add_argument("--url", required=True)
     parser.add_argument("--commit-fd", type=int, required=True)
     parser.add_argument("--control-fds", required=True)
     parser.add_argument("--memory-limit")
-    parser.add_argument("--window-ms", type=float, default=2.0)
+    parser.add_argument("--window-ms", type=float)
     parser.add_argument("--log-level", default="info")
     return parser.parse_args(argv)
 
