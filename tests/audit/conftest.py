@@ -60,9 +60,16 @@ def run_audit(
 
 
 def audit(*args: str, tmp: Path, env: dict[str, str] | None = None) -> Audit:
+    """A finished audit's report; asserts that it left nothing in its temporary directory."""
     found = run_audit(*args, tmp=tmp, env=env)
     assert isinstance(found, Audit), f"audit failed: {found.returncode}\n{found.stderr}"
+    assert left_behind(tmp) == []
     return found
+
+
+def left_behind(tmp: Path) -> list[str]:
+    """The audit work directories still in `tmp` (each audit must remove its own)."""
+    return [path.name for path in tmp.iterdir() if path.name.startswith("candor-audit-")]
 
 
 def make_cli(directory: Path, template: str, broken: str = "") -> str:

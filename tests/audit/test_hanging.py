@@ -6,7 +6,7 @@ import os
 import subprocess
 from typing import TYPE_CHECKING
 
-from tests.audit.conftest import audit, make_cli, run_audit
+from tests.audit.conftest import audit, left_behind, make_cli, run_audit
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -39,7 +39,7 @@ def test_a_cli_that_hangs_on_a_hanging_endpoint_is_killed_and_caught_by_check_6(
     assert len(hanging) == 1 and hanging[0]["timed_out"]  # once is evidence enough
     # Nothing it started outlives the audit, and the audit's temporary files are gone.
     assert _processes_running(cli) == []
-    assert [path.name for path in tmp_path.iterdir() if path.name.startswith("candor-audit")] == []
+    assert left_behind(tmp_path) == []
 
 
 def test_a_command_that_never_ends_even_opted_out_cannot_be_audited(tmp_path: Path) -> None:
@@ -52,4 +52,4 @@ def test_a_command_that_never_ends_even_opted_out_cannot_be_audited(tmp_path: Pa
     assert "did not end within 1 s even opted out" in result.stderr
     assert "Traceback" not in result.stderr
     assert _processes_running(str(program)) == []
-    assert [path.name for path in tmp_path.iterdir() if path.name.startswith("candor-audit")] == []
+    assert left_behind(tmp_path) == []

@@ -78,8 +78,10 @@ def first_run(first: Run, second: Run, baseline: Run) -> Check:
     )
 
 
-def schema(runs: list[Run], checker: SchemaCheck, config_ids: dict[str, str | None]) -> Check:
-    """`config_ids`: HOME label → the installation id in its config file (None: none found)."""
+def schema(
+    runs: list[Run], checker: SchemaCheck, config_ids: dict[str, str | None], endpoint_var: str
+) -> Check:
+    """`config_ids`: config file (~/...) → the installation id in it (None: none found)."""
     evidence: list[str] = []
     ids: set[str] = set()
     events = requests = 0
@@ -98,11 +100,18 @@ def schema(runs: list[Run], checker: SchemaCheck, config_ids: dict[str, str | No
                 if isinstance(event, dict) and isinstance(event.get(UUID_FIELD), str):
                     ids.add(event[UUID_FIELD])
     if requests == 0:
-        return Check(2, SKIP, "no request reached the capture endpoint: nothing to validate")
+        looked_up = sorted({name for run in runs for name in run.dns})
+        hint = f"; it looked up {', '.join(looked_up[:3])}" if looked_up else ""
+        return Check(
+            2,
+            SKIP,
+            f"no request reached the capture endpoint: nothing to validate (does the program "
+            f"read {endpoint_var}?){hint}",
+        )
     if UUID_FIELD in checker.fields:
         saved = {value for value in config_ids.values() if value}
         if not saved:
-            evidence.append(f"no {UUID_FIELD} found in the config file ({', '.join(config_ids)})")
+            evidence.append(f"no {UUID_FIELD} found in {', '.join(config_ids)}")
         for value in sorted(ids):
             if not UUID4.match(value):
                 evidence.append(f"{UUID_FIELD} {value!r} is not a canonical UUIDv4")

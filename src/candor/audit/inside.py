@@ -163,12 +163,12 @@ def _run_checks(
                            traced=True)  # fmt: skip
 
     checker = SchemaCheck(options.schema or load_schema(None))
-    config_ids = {"main": checks.config_id(main, options.config_dir)}
+    config_ids = {f"~/{options.config_dir}/config.json": checks.config_id(main, options.config_dir)}
     all_runs = runner.runs
     settings = [f"{name}={value}" for name, value in options.opt_outs]
     return [
         checks.first_run(first, second, baseline),
-        checks.schema(all_runs, checker, config_ids),
+        checks.schema(all_runs, checker, config_ids, options.endpoint_var),
         checks.canaries(all_runs, planted),
         checks.opt_out([*fresh_opted, *main_opted], settings, watched),
         checks.disable(*switches),

@@ -14,7 +14,7 @@ DEFAULT_PLATFORM = "your-platform"
 DEFAULT_DISABLE = ["telemetry", "disable"]
 DEFAULT_ENABLE = ["telemetry", "enable"]
 DEFAULT_TIMEOUT_S = 15.0
-DEFAULT_SETTLE_S = 5.0  # how long background work (a detached sender) may finish after a run
+DEFAULT_SETTLE_S = 8.0  # how long background work (a detached sender) may finish after a run
 MEDIAN_RUNS = 3  # runs of each kind for check 6's medians
 
 

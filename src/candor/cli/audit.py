@@ -217,7 +217,18 @@ def run(options: AuditOptions) -> reporting.Report:
             return reporting.Report.from_dict(json.load(file))
     finally:
         signal.signal(signal.SIGTERM, previous)
+        _remove(work)
+
+
+def _remove(work: str) -> None:
+    """Remove the work directory; a killed sandbox may still be exiting, so try a few times."""
+    import time
+
+    for _ in range(50):
         shutil.rmtree(work, ignore_errors=True)
+        if not os.path.exists(work):
+            return
+        time.sleep(0.1)
 
 
 def _terminate(signum: int, frame: object) -> None:
