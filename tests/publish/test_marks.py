@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from candor.analytics import queries
 from candor.analytics.filters import TimeRange, utc_today
-from candor.analytics.publish.marks import PUBLIC, with_public_marks
+from candor.analytics.publish.marks import public_marks
 from candor.storage import open_store
 from tests.publish.dataset import K
 
@@ -22,31 +22,29 @@ def test_the_marks_name_what_the_public_report_leaves_out(
     time_range = TimeRange.last(90, utc_today())
     store = open_store(str(known_store))
     try:
-        summary = queries.summary(store, time_range)
-        marks = with_public_marks(store, time_range, queries.NO_FILTERS, summary, K)[PUBLIC]
+        summary: dict[str, Any] = queries.summary(store, time_range)
+        marks = public_marks(store, time_range, k=K)
     finally:
         store.close()
-    hidden = marks["hidden"]
-    assert marks["min_installations"] == K and marks["withheld"] is False
+    hidden = marks.hidden
+    assert marks.min_installations == K and marks.withheld is False
     everything = {
-        "commands": {c.command for c in summary["commands"]},  # type: ignore[attr-defined]
-        "platforms": {s.name for s in summary["platforms"].os_arch},  # type: ignore[attr-defined]
-        "versions": {v.cli_version for v in summary["adoption"].versions},  # type: ignore[attr-defined]
+        "commands": {c.command for c in summary["commands"]},
+        "platforms": {s.name for s in summary["platforms"].os_arch},
+        "versions": {v.cli_version for v in summary["adoption"].versions},
     }
-    for table, key in (
-        ("commands", "commands"),
-        ("platforms", "os_arch"),
-        ("versions", "cli_version"),
+    for table, names in (
+        ("commands", hidden.commands),
+        ("platforms", hidden.os_arch),
+        ("versions", hidden.cli_version),
     ):
         shown = {row["name"] for row in figures[table]["rows"]}
-        assert set(hidden[key]) == everything[table] - shown
-    assert set(hidden["commands"]) == {"deploy", "lint", "init"}
-    assert set(hidden["error_code"]) == {"timeout", "auth_expired"}
-    assert set(hidden["latency"]) == {"lint", "init"}
-    shown_releases = {
-        (r["command"], r["cli_version"]) for r in figures["durations_by_release"]["rows"]
-    }
-    all_releases = {(r.command, r.cli_version) for r in summary["performance"].by_version}  # type: ignore[attr-defined]
-    assert {tuple(pair) for pair in hidden["releases"]} == all_releases - shown_releases
+        assert set(names) == everything[table] - shown
+    assert set(hidden.commands) == {"deploy", "lint", "init"}
+    assert set(hidden.error_code) == {"timeout", "auth_expired"}
+    assert set(hidden.latency) == {"lint", "init"}
+    shown = {(r["command"], r["cli_version"]) for r in figures["durations_by_release"]["rows"]}
+    every = {(r.command, r.cli_version) for r in summary["performance"].by_version}
+    assert {(c, v) for c, v in hidden.releases} == every - shown
     weeks = {w["week"] for w in figures["weekly_active"]["rows"] if w["installations"] is None}
-    assert set(hidden["weeks"]) == weeks
+    assert set(hidden.weeks) == weeks

@@ -1,23 +1,18 @@
 """Which figures of the dashboard and `candor report` the public report would not show.
 
 `public_marks` applies the public report's rule (`candor.analytics.publish.suppression`) to the
-answers a summary shows, with the same range and filters, so the team sees what publishing
-would keep before it publishes. The result sits in the summary beside the sections, under
-`public`: K, whether everything would be withheld, and per table the names of hidden rows.
+same range and filters the team is looking at, so it sees what publishing would keep before it
+publishes. It needs no duration percentiles (the costly part of a summary): a command's or a
+release's durations are hidden exactly when its installations are below K.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import dataclasses
+from typing import TYPE_CHECKING
 
-from candor.analytics.answers import (
-    Adoption,
-    Errors,
-    Installations,
-    Overview,
-    Performance,
-    Platforms,
-)
+from candor.analytics import queries
+from candor.analytics.filters import NO_FILTERS
 from candor.analytics.publish.figures import FOLDED, release_installations
 from candor.analytics.publish.suppression import (
     DEFAULT_MIN_INSTALLATIONS,
@@ -27,88 +22,95 @@ from candor.analytics.publish.suppression import (
 )
 
 if TYPE_CHECKING:
+    from candor.analytics.answers import (
+        CommandUsage,
+        ErrorCount,
+        Overview,
+        Share,
+        VersionSummary,
+        WeeklyActive,
+    )
     from candor.analytics.filters import Filters, TimeRange
     from candor.storage.base import Store
 
-PUBLIC = "public"  # the key of the marks in a summary
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HiddenRows:
+    """The rows, by name, that the public report would leave out (or fold into "other")."""
+
+    commands: list[str]
+    os_arch: list[str]
+    cli_version: list[str]
+    error_code: list[str]
+    weeks: list[str]  # Mondays (YYYY-MM-DD) of weeks with fewer than K active installations
+    latency: list[str]  # commands whose durations would not be shown
+    releases: list[list[str]]  # [command, cli_version] whose durations would not be shown
 
 
-def _names(split_hidden: tuple[Cell, ...]) -> list[str]:
-    return [cell.name for cell in split_hidden]
+@dataclasses.dataclass(frozen=True, slots=True)
+class PublicMarks:
+    """What `candor publish` with K = `min_installations` would hide of these answers."""
+
+    min_installations: int
+    withheld: bool  # fewer than K installations in all: nothing at all would be published
+    hidden: HiddenRows
+
+
+def _hidden(cells: list[Cell], total: Cell, k: int) -> list[str]:
+    return [cell.name for cell in partition(cells, total, k, FOLDED).hidden]
+
+
+def mark(
+    overview: Overview,
+    commands: list[CommandUsage],
+    os_arch: list[Share],
+    versions: list[VersionSummary],
+    errors: list[ErrorCount],
+    weekly: list[WeeklyActive],
+    releases: dict[tuple[str, str], int],
+    k: int = DEFAULT_MIN_INSTALLATIONS,
+) -> PublicMarks:
+    """The marks for these answers: a pure function, the same rule as the public report's."""
+    total = Cell("total", overview.installations, overview.events)
+    error_cells = [Cell(e.error_code, e.installations, e.events) for e in errors]
+    return PublicMarks(
+        min_installations=k,
+        withheld=overview.installations < k,
+        hidden=HiddenRows(
+            commands=_hidden(
+                [Cell(c.command, c.installations, c.events) for c in commands], total, k
+            ),
+            os_arch=_hidden([Cell(s.name, s.installations, s.events) for s in os_arch], total, k),
+            cli_version=_hidden([Cell(v.cli_version, v.installations) for v in versions], total, k),
+            error_code=[c.name for c in independent(error_cells, k, FOLDED).hidden],
+            weeks=[w.week.isoformat() for w in weekly if w.active < k],
+            latency=[c.command for c in commands if c.installations < k or c.command in FOLDED],
+            releases=[
+                [command, version]
+                for (command, version), installations in sorted(releases.items())
+                if installations < k or {command, version} & set(FOLDED)
+            ],
+        ),
+    )
 
 
 def public_marks(
-    answers: dict[str, object],
-    k: int = DEFAULT_MIN_INSTALLATIONS,
-    releases: dict[tuple[str, str], int] | None = None,
-) -> dict[str, Any]:
-    """The rows of `answers` (a summary, any sections) that the public report would hide.
-
-    `releases` gives installations per (command, cli_version), for the durations by release;
-    without it no release row is marked.
-    """
-    overview = answers.get("overview")
-    marks: dict[str, Any] = {"min_installations": k, "withheld": False}
-    total: Cell | None = None
-    if isinstance(overview, Overview):
-        total = Cell("total", overview.installations, overview.events)
-        marks["withheld"] = overview.installations < k
-
-    def breakdown(cells: list[Cell]) -> list[str]:
-        if total is None:  # no total shown: each row stands alone
-            return _names(independent(cells, k, FOLDED).hidden)
-        return _names(partition(cells, total, k, FOLDED).hidden)
-
-    hidden: dict[str, list[Any]] = {}
-    commands = answers.get("commands")
-    if isinstance(commands, list):
-        hidden["commands"] = breakdown(
-            [Cell(c.command, c.installations, c.events) for c in commands]
-        )
-    platforms = answers.get("platforms")
-    if isinstance(platforms, Platforms):
-        hidden["os_arch"] = breakdown(
-            [Cell(s.name, s.installations, s.events) for s in platforms.os_arch]
-        )
-    adoption = answers.get("adoption")
-    if isinstance(adoption, Adoption):
-        hidden["cli_version"] = breakdown(
-            [Cell(v.cli_version, v.installations) for v in adoption.versions]
-        )
-    errors = answers.get("errors")
-    if isinstance(errors, Errors):
-        cells = [Cell(e.error_code, e.installations, e.events) for e in errors.top]
-        hidden["error_code"] = _names(independent(cells, k, FOLDED).hidden)
-    installations = answers.get("installations")
-    if isinstance(installations, Installations):
-        hidden["weeks"] = [w.week.isoformat() for w in installations.weekly if w.active < k]
-    performance = answers.get("performance")
-    if isinstance(performance, Performance):
-        if isinstance(commands, list):
-            small = {c.command for c in commands if c.installations < k or c.command in FOLDED}
-            hidden["latency"] = [r.command for r in performance.by_command if r.command in small]
-        if releases is not None:
-            hidden["releases"] = [
-                [r.command, r.cli_version]
-                for r in performance.by_version
-                if releases.get((r.command, r.cli_version), 0) < k
-                or {r.command, r.cli_version} & set(FOLDED)
-            ]
-    marks["hidden"] = hidden
-    return marks
-
-
-def with_public_marks(
     store: Store,
     time_range: TimeRange,
-    filters: Filters,
-    answers: dict[str, object],
+    filters: Filters = NO_FILTERS,
     k: int = DEFAULT_MIN_INSTALLATIONS,
-) -> dict[str, object]:
-    """`answers` (a summary) with its `public` marks added."""
-    performance = answers.get("performance")
-    releases = None
-    if isinstance(performance, Performance):
-        versions = (row.cli_version for row in performance.by_version)
-        releases = release_installations(store, time_range, versions, filters)
-    return {**answers, PUBLIC: public_marks(answers, k, releases)}
+) -> PublicMarks:
+    """Which rows of the report and dashboard `candor publish` would not show (K = 10)."""
+    versions = queries.adoption(store, time_range, filters).versions
+    return mark(
+        overview=queries.overview(store, time_range, filters),
+        commands=queries.commands(store, time_range, filters),
+        os_arch=queries.platforms(store, time_range, filters).os_arch,
+        versions=versions,
+        errors=queries.errors(store, time_range, filters).top,
+        weekly=queries.installations(store, time_range, filters).weekly,
+        releases=release_installations(
+            store, time_range, (v.cli_version for v in versions), filters
+        ),
+        k=k,
+    )
