@@ -31,6 +31,15 @@ PLAIN_HEADERS = {
 }
 Cell = str | int | float | None
 Table = tuple[str, str, list[str], list[list[Cell]]]  # name, title, headers, rows
+# The envelope's key for what `candor publish` would hide (candor.analytics.publish.marks), its
+# mark on the terminal, and per table: the marks' list for it, how many leading columns name a row.
+PUBLIC = "public"
+PUBLIC_MARK = "⊘"
+PUBLIC_ROWS = {
+    "commands": ("commands", 1), "latency": ("latency", 1), "releases": ("releases", 2),
+    "errors": ("error_code", 1), "weekly_active": ("weeks", 1), "versions": ("cli_version", 1),
+    "platforms": ("os_arch", 1),
+}  # fmt: skip
 
 
 def _pct(value: float) -> str:
@@ -151,7 +160,25 @@ def tables(report: dict[str, Any], *, terminal: bool = False) -> list[Table]:
                 "Platforms" if key == "os_arch" else "Interactive or CI",
                 *_usage_columns(label, data["platforms"][key], "name", terminal),
             )
+    if terminal and PUBLIC in report:
+        out = [_mark_public(table, report[PUBLIC]) for table in out]
     return out
+
+
+def _mark_public(table: Table, marks: dict[str, Any]) -> Table:
+    """`table` with PUBLIC_MARK after the name of each row the public report would not show."""
+    name, title, headers, rows = table
+    if name not in PUBLIC_ROWS:
+        return table
+    key, width = PUBLIC_ROWS[name]
+    hidden = {tuple(h) if isinstance(h, list) else (h,) for h in marks["hidden"][key]}
+    marked = [
+        [*row[: width - 1], f"{row[width - 1]} {PUBLIC_MARK}", *row[width:]]
+        if marks["withheld"] or tuple(row[:width]) in hidden
+        else row
+        for row in rows
+    ]
+    return name, title, headers, marked
 
 
 def _usage_columns(
@@ -223,6 +250,9 @@ def print_tables(report: dict[str, Any], file: Any = None, *, all_rows: bool = F
     if not console.is_terminal:
         console.width = PIPE_WIDTH
     console.print(f"[bold]Candor report[/bold]: {heading(report)}")
+    if PUBLIC in report:
+        k = report[PUBLIC]["min_installations"]
+        console.print(f"{PUBLIC_MARK} would not be in the public report (candor publish, K = {k})")
     for name, title, headers, rows in tables(report, terminal=True):
         hidden = 0 if all_rows or name in UNRANKED else max(0, len(rows) - TOP_ROWS)
         shown = rows[: len(rows) - hidden]

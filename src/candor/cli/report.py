@@ -16,9 +16,10 @@ import urllib.request
 from typing import Any
 
 from candor.analytics import queries
-from candor.analytics.answers import envelope
+from candor.analytics.answers import envelope, to_jsonable
 from candor.analytics.filters import QueryError
-from candor.analytics.report import TOP_ROWS, print_tables, table_names, to_csv, to_json
+from candor.analytics.publish.marks import public_marks
+from candor.analytics.report import PUBLIC, TOP_ROWS, print_tables, table_names, to_csv, to_json
 from candor.cli import options
 from candor.cli.errors import CommandError, UsageError
 from candor.storage.base import StoreError
@@ -64,9 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def fetch_remote(url: str, token: str, params: dict[str, str]) -> dict[str, Any]:
-    """The envelope from a collector's /v1/stats/summary."""
-    address = f"{url.rstrip('/')}/v1/stats/summary?{urllib.parse.urlencode(params)}"
+def fetch_remote(
+    url: str, token: str, params: dict[str, str], route: str = "summary"
+) -> dict[str, Any]:
+    """The envelope from a collector's /v1/stats/summary (or another stats route)."""
+    address = f"{url.rstrip('/')}/v1/stats/{route}?{urllib.parse.urlencode(params)}"
     request = urllib.request.Request(address, headers={"Authorization": f"Bearer {token}"})
     try:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as response:
@@ -103,11 +106,18 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
         token = args.token or os.environ.get("CANDOR_ADMIN_TOKEN", "")
         if not token:
             raise UsageError("--url needs --token (or $CANDOR_ADMIN_TOKEN)")
-        return fetch_remote(args.url, token, remote_params(args))
+        report = fetch_remote(args.url, token, remote_params(args))
+        if not args.csv:  # which rows `candor publish` would hide, for the tables and JSON
+            params = {k: v for k, v in remote_params(args).items() if k != "sections"}
+            report[PUBLIC] = fetch_remote(args.url, token, params, "public")["data"]
+        return report
     store = options.open_local(args.store, busy_hint=BUSY_HINT)
     try:
         answers = queries.summary(store, time_range, filters, sections)
-        return envelope(time_range, filters, answers)
+        report = envelope(time_range, filters, answers)
+        if not args.csv:
+            report[PUBLIC] = to_jsonable(public_marks(store, time_range, filters))
+        return report
     except QueryError as error:
         raise UsageError(str(error)) from None
     except StoreError as error:

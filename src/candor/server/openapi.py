@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from candor import __version__
 from candor.analytics import answers, queries
+from candor.analytics.publish.marks import PublicMarks
 from candor.schema import EVENT_PATH, MAX_BATCH_EVENTS, MAX_BODY_BYTES, json_schema
 from candor.server.auth import requires_admin
 from candor.server.idempotency import MAX_KEY_LENGTH
@@ -133,10 +134,11 @@ def _operation(route: Route, data: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def _answer_types() -> dict[str, Any]:
     """Each stats route's name → the type of its `data` (its query function's return type)."""
     names = (*queries.SECTIONS, "dimensions")
-    return {
+    types = {
         name: typing.get_type_hints(getattr(queries, name), localns={"Store": Store})["return"]
         for name in names
     }
+    return {**types, "public": PublicMarks}  # what `candor publish` would hide
 
 
 def _stats_operation(route: StatsRoute, data: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from starlette.routing import Route
 from candor.analytics import queries
 from candor.analytics.answers import envelope
 from candor.analytics.filters import Filters, QueryError, parse_interactive, parse_range
+from candor.analytics.publish.marks import public_marks
 from candor.server.auth import NO_STORE, admin_only
 from candor.server.errors import error_response
 from candor.server.stats_parameters import FILTER_PARAMETERS, RANGE_PARAMETERS, check
@@ -125,15 +126,23 @@ def _dimensions(request: Request, time_range: TimeRange, filters: Filters) -> ob
     return queries.dimensions(request.app.state.store, time_range)
 
 
+def _public(request: Request, time_range: TimeRange, filters: Filters) -> object:
+    return public_marks(request.app.state.store, time_range, filters)
+
+
 def routes() -> list[BaseRoute]:
-    """`/v1/stats/<section>` for each section, `/dimensions` and `/summary` (all sections)."""
+    """`/v1/stats/<section>` for each section, `/dimensions`, `/summary` (all sections) and
+    `/public` (what `candor publish` would hide)."""
     table: list[BaseRoute] = [
         StatsRoute(f"{PREFIX}/{name}", _section(name), getattr(queries, name))
         for name in queries.SECTIONS
     ]
     table.append(StatsRoute(f"{PREFIX}/dimensions", _dimensions, queries.dimensions))
     table.append(StatsRoute(f"{PREFIX}/summary", _summary, queries.summary, ("sections",)))
+    table.append(StatsRoute(f"{PREFIX}/public", _public, public_marks))
     return table
 
 
-ROUTE_PATHS = tuple(f"{PREFIX}/{name}" for name in (*queries.SECTIONS, "dimensions", "summary"))
+ROUTE_PATHS = tuple(
+    f"{PREFIX}/{name}" for name in (*queries.SECTIONS, "dimensions", "summary", "public")
+)
