@@ -13,10 +13,12 @@
   const charts = {};
   const numbers = new Intl.NumberFormat();
   let generation = 0; // answers of an older load are dropped when a newer one started
+  let hidden = {}; // table → names `candor publish` would hide (GET /v1/stats/public)
 
   const $ = (id) => document.getElementById(id);
   const percent = (x) => (x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0) + " %";
   const setState = (state) => { document.body.dataset.state = state; };
+  const pub = (kind, name) => (hidden[kind] && hidden[kind].has(name) ? `${name} ⊘` : name);
 
   class AuthError extends Error {}
 
@@ -82,9 +84,12 @@
     const params = allParams();
     history.replaceState(null, "", `#${params}`);
     try {
-      const [dimensions, ...answers] = await Promise.all(
-        [api("dimensions", rangeParams()), ...SECTIONS.map((name) => api(name, params))]);
+      const [dimensions, marks, ...answers] = await Promise.all([api("dimensions", rangeParams()),
+        api("public", params), ...SECTIONS.map((name) => api(name, params))]);
       if (mine !== generation) return;
+      hidden = {};
+      for (const [kind, names] of Object.entries(marks.data.hidden)) hidden[kind] = new Set(names.map(String));
+      $("public-k").textContent = String(marks.data.min_installations);
       fillMenu($("f-command"), dimensions.data.commands);
       fillMenu($("f-version"), dimensions.data.cli_versions);
       fillMenu($("f-os"), dimensions.data.os_archs);
@@ -174,7 +179,7 @@
 
     const weekly = data.installations.weekly;
     draw("chart-weekly", bars(
-      weekly.map((w) => w.week + (w.partial ? " *" : "")),
+      weekly.map((w) => pub("weeks", w.week) + (w.partial ? " *" : "")),
       [{ label: "Active installations (* part of the week)", data: weekly.map((w) => w.active) }],
       { scales: { y: { beginAtZero: true } } }), weekly.length);
 
@@ -183,12 +188,12 @@
     const os = data.platforms.os_arch;
     draw("chart-platforms", {
       type: "doughnut",
-      data: { labels: os.map((s) => s.name), datasets: [{ data: os.map((s) => s.installations), backgroundColor: PALETTE }] },
+      data: { labels: os.map((s) => pub("os_arch", s.name)), datasets: [{ data: os.map((s) => s.installations), backgroundColor: PALETTE }] },
       options: { plugins: { legend: { position: "right" } } },
     }, os.length);
 
     const commands = data.commands;
-    draw("chart-commands", bars(commands.map((c) => c.command), [
+    draw("chart-commands", bars(commands.map((c) => pub("commands", c.command)), [
       { label: "Invocations (bottom axis)", data: commands.map((c) => c.events), xAxisID: "x" },
       { label: "Installations (top axis)", data: commands.map((c) => c.installations), xAxisID: "x2" },
     ], twoAxes("invocations", "installations")), commands.length);
@@ -204,7 +209,7 @@
     }, kinds.length);
 
     const latency = data.performance.by_command;
-    draw("chart-latency", bars(latency.map((l) => l.command), [
+    draw("chart-latency", bars(latency.map((l) => pub("latency", l.command)), [
       { label: "p50", data: latency.map((l) => l.p50) },
       { label: "p90", data: latency.map((l) => l.p90) },
       { label: "p99", data: latency.map((l) => l.p99) },
@@ -214,7 +219,7 @@
     showRegressions(data.performance.by_version);
 
     const top = data.errors.top.slice(0, TOP_ERRORS);
-    draw("chart-errors", bars(top.map((e) => e.error_code), [
+    draw("chart-errors", bars(top.map((e) => pub("error_code", e.error_code)), [
       { label: "Occurrences (bottom axis)", data: top.map((e) => e.events), xAxisID: "x", backgroundColor: PALETTE[4] },
       { label: "Installations hit (top axis)", data: top.map((e) => e.installations), xAxisID: "x2", backgroundColor: PALETTE[7] },
     ], twoAxes("occurrences", "installations")), top.length);
@@ -246,7 +251,7 @@
       data: {
         labels: days,
         datasets: versions.map((version, i) => ({
-          label: version,
+          label: pub("cli_version", version),
           data: days.map((day) => (active.has(day) ? share.get(`${day} ${version}`) ?? 0 : null)),
           borderColor: PALETTE[i % PALETTE.length],
           backgroundColor: PALETTE[i % PALETTE.length],
