@@ -171,10 +171,13 @@ def server_config(app: Any, **options: Any) -> uvicorn.Config:
     """
     import uvicorn
 
+    from candor.server.http_protocol import MAX_CONCURRENCY, BoundedHttpToolsProtocol
+
     return uvicorn.Config(
         app,
         loop="uvloop",
-        http="httptools",
+        http=BoundedHttpToolsProtocol,  # httptools, with bounded headers and pipelining
+        limit_concurrency=MAX_CONCURRENCY,
         lifespan="on",
         access_log=False,
         log_config=None,
