@@ -44,6 +44,10 @@ def test_your_cli_init_passes_every_check(tmp_path: Path) -> None:
         # Observed, not inferred: neither ever reaches the capture endpoint.
         ("shell_cli.sh", "dns-opted-out", 4, "DNS lookup of 'updates.your-platform.com'"),
         ("node_cli.js", "connect-opted-out", 4, "connect() to 127.0.0.1:9 = -1"),
+        ("shell_cli.sh", "ignore-disable", 5, "after disable: connect() to 127.0.0.1:"),
+        ("shell_cli.sh", "random-id", 2, "installation_id changed between runs"),
+        ("shell_cli.sh", "noisy", 6, "endpoint down #1: printed on stderr: 'shell-cli: could"),
+        ("shell_cli.sh", "plain-http", 8, "connect() to 192.0.2.80:80"),
     ],
 )
 def test_a_broken_promise_is_caught_by_its_check_only(

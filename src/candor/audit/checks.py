@@ -153,8 +153,10 @@ def canaries(runs: list[Run], planted: Canaries) -> Check:
 def _quiet(run: Run, *, files: bool = True) -> list[str]:
     """Why `run` was not silent: network, requests, files under HOME, processes left."""
     found = [f"{run.label}: {line}" for line in run.network_activity()]
-    if run.requests and not run.connections:
-        found.append(f"{run.label}: {len(run.requests)} request(s) at the capture endpoint")
+    found += [
+        f"{run.label}: sent {request.method} {request.target} ({len(request.body)} bytes)"
+        for request in run.requests + run.plain_requests
+    ]
     if files:
         found += [f"{run.label}: {change}" for change in run.home_changes]
     found += [f"{run.label}: left running: {process}" for process in run.leftovers]

@@ -7,6 +7,8 @@ listeners, makes every run the checks need, and writes WORKDIR/report.json. Star
 The runs, in order (HOME "main" is one installation followed through its life):
 
     opted out, fresh HOME, traced          baseline of check 1, check 4 (one per variable)
+    (traced runs let whatever they leave behind run on for a while: it is already a FAIL, and
+    strace then records where it was going)
     first run, second run     (main)       check 1, check 2
     canary argument           (main)       check 3 (canaries are planted in every run)
     opted out, traced         (main)       check 4 (one per variable)
@@ -114,7 +116,7 @@ def _run_checks(
 
     fresh_opted = [
         runner.run(f"opted out by {name}, first run", runner.home(f"opted-{i}"), command,
-                   env, traced=True, background=False)
+                   env, traced=True)
         for i, (env, (name, _)) in enumerate(zip(opted, options.opt_outs, strict=True))
     ]  # fmt: skip
     baseline = fresh_opted[0]
@@ -129,19 +131,19 @@ def _run_checks(
     seed = runner.home("seed", copy_of=main)
     runner.run("canary argument", main, [*command, planted.argument], send)
     main_opted = [
-        runner.run(f"opted out by {name}", main, command, env, traced=True, background=False)
+        runner.run(f"opted out by {name}", main, command, env, traced=True)
         for env, (name, _) in zip(opted, options.opt_outs, strict=True)
     ]
     switches: list[Run | None] = [None, None, None, None]
     if options.disable and options.enable:
         switches = [
             runner.run("disable", main, [*program, *options.disable], send),
-            runner.run("after disable", main, command, send, traced=True, background=False),
+            runner.run("after disable", main, command, send, traced=True),
             runner.run("enable", main, [*program, *options.enable], send),
             runner.run("after enable", main, command, send),
         ]
     dnt = runner.run("DO_NOT_TRACK=1", main, command, {**send, "DO_NOT_TRACK": "1"},
-                     traced=True, background=False)  # fmt: skip
+                     traced=True)  # fmt: skip
     baselines, down, hanging = [], [], []
     down_env = {options.endpoint_var: f"http://127.0.0.1:{down_port}/v1/event"}
     for i in range(MEDIAN_RUNS):

@@ -8,6 +8,10 @@
 #   ignore-opt-out    YOUR_PLATFORM_TELEMETRY_OPT_OUT is ignored
 #   dns-opted-out     an opted-out run looks up a host name (an "update check")
 #   hang              the event is posted in the foreground, without a timeout
+#   noisy             the event is posted in the foreground; a failure is printed on stderr
+#   ignore-disable    `telemetry disable` is saved but not obeyed
+#   random-id         each event carries a new installation_id
+#   plain-http        plain http:// is used to any address, not only to loopback
 BREAK="@BREAK@"
 dir="$HOME/.your-platform"
 config="$dir/config.json"
@@ -49,11 +53,13 @@ record() { # command status
         if [ "$BREAK" = ask ]; then printf 'Send anonymous usage data? [Y/n] ' >&2 && read -r _; fi
         return 0 # the notice run sends nothing
     fi
-    grep -q '"enabled": false' "$config" && return 0
+    [ "$BREAK" != ignore-disable ] && grep -q '"enabled": false' "$config" && return 0
     case "$endpoint" in
         https://* | http://127.* | http://localhost:* | http://localhost/*) ;;
-        *) return 0 ;; # plain http:// only to loopback
+        *) [ "$BREAK" = plain-http ] || return 0 ;; # plain http:// only to loopback
     esac
+    id=$(saved_id)
+    [ "$BREAK" = random-id ] && id=$(cat /proc/sys/kernel/random/uuid)
     command=$1
     [ "$BREAK" = argument ] && command="$ARGS"
     extra=""
@@ -61,9 +67,12 @@ record() { # command status
     code=null
     [ "$2" = failure ] && code='"usage_error"'
     event=$(printf '{"event_version":"1.0","installation_id":"%s","cli_version":"0.1.0","command":"%s","os_arch":"linux-x86_64","duration_ms":3,"status":"%s","error_code":%s,"is_interactive":false%s}' \
-        "$(saved_id)" "$command" "$2" "$code" "$extra")
+        "$id" "$command" "$2" "$code" "$extra")
     if [ "$BREAK" = hang ]; then
         curl -s -o /dev/null -H 'Content-Type: application/json' --data "$event" "$endpoint" || true
+    elif [ "$BREAK" = noisy ]; then
+        curl -sf -m 1 -o /dev/null -H 'Content-Type: application/json' --data "$event" \
+            "$endpoint" || echo "shell-cli: could not send telemetry to $endpoint" >&2
     else
         curl -s -m 5 -o /dev/null -H 'Content-Type: application/json' --data "$event" "$endpoint" \
             </dev/null >/dev/null 2>&1 &
