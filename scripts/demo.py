@@ -7,7 +7,9 @@
 4. waits until the CLI's background sender has delivered, prints where the data is and the
    dashboard's address and token, and keeps serving until Ctrl-C (`--once` stops there instead).
 
-Everything lives under ./candor-data/ (git-ignored); delete it to start afresh.
+Everything lives under ./candor-data/ (git-ignored): the store, the collector's log, the admin
+token (kept, so an open dashboard tab still works after a restart) and the demo's HOME (made
+afresh each run). Delete the folder to start afresh.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from candor.server.settings import new_admin_token
 
 BIN = Path(sys.executable).parent
 DATA = Path("candor-data")
@@ -36,13 +39,21 @@ MANIFEST = 'name = "hello-web"\nversion = "1.4.0"\n'
 
 
 def say(text: str) -> None:
-    print(f"\n\033[1m==> {text}\033[0m", flush=True)
+    """A step's heading: bold on a terminal, plain text in a log or a pipe."""
+    bold = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    line = f"\033[1m==> {text}\033[0m" if bold else f"==> {text}"
+    print(f"\n{line}", flush=True)
 
 
 def free_port(preferred: int) -> int:
-    """`preferred` if nothing listens there, else any free loopback port."""
+    """`preferred` if nothing listens there, else any free loopback port.
+
+    SO_REUSEADDR as the collector binds: the connections of a previous run, closed moments ago
+    and still in TIME_WAIT, do not make the port look taken.
+    """
     for port in (preferred, 0):
         with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
@@ -105,26 +116,55 @@ def wait_for_delivery(env: dict[str, str], cwd: Path) -> dict[str, object]:
     return status
 
 
+def admin_token(data: Path) -> str:
+    """CANDOR_ADMIN_TOKEN if set, else the token kept in `data` (made on the first run)."""
+    if os.environ.get("CANDOR_ADMIN_TOKEN"):
+        return os.environ["CANDOR_ADMIN_TOKEN"]
+    kept = data / "admin-token"
+    if kept.exists():
+        token = kept.read_text().strip()
+        if token:
+            return token
+    token = new_admin_token()
+    descriptor = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(token + "\n")
+    return token
+
+
+def fresh_home(data: Path) -> Path:
+    """The demo user's HOME, emptied so the first-run notice shows again (one folder, reused)."""
+    for old in (data / "home", *data.glob("home-*")):  # home-* from earlier versions
+        shutil.rmtree(old, ignore_errors=True)
+    home = data / "home"
+    home.mkdir()
+    return home
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--once", action="store_true", help="stop after the walk-through")
     parser.add_argument("--data", type=Path, default=DATA, help="where to keep everything")
+    parser.add_argument("--port", type=int, default=PORT, help="preferred port (default 8787)")
+    parser.add_argument(
+        "--events", type=int, default=SYNTHETIC_EVENTS, help="synthetic events for a new store"
+    )
     args = parser.parse_args(argv)
 
     data: Path = args.data.resolve()
     data.mkdir(parents=True, exist_ok=True)
     store = data / "events.duckdb"
-    token = os.environ.get("CANDOR_ADMIN_TOKEN") or secrets.token_urlsafe(24)
+    token = admin_token(data)
 
     if not store.exists():
-        say(f"Filling {store} with {SYNTHETIC_EVENTS:,} synthetic events (candor generate)")
+        say(f"Filling {store} with {args.events:,} synthetic events (candor generate)")
         subprocess.run(
-            [str(BIN / "candor"), "generate", "--events", str(SYNTHETIC_EVENTS), "--store",
+            [str(BIN / "candor"), "generate", "--events", str(args.events), "--store",
              str(store)],
             check=True,
         )  # fmt: skip
 
-    port = free_port(PORT)
+    port = free_port(args.port)
     url = f"http://127.0.0.1:{port}"
     say(f"Starting the collector: candor serve --port {port} --store {store}")
     log = (data / "collector.log").open("wb")
@@ -138,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         wait_until_healthy(url, collector)
         print(f"  listening on {url} (log: {data / 'collector.log'})")
 
-        home = Path(tempfile.mkdtemp(prefix="home-", dir=data))
+        home = fresh_home(data)
         project = home / "hello-web"
         project.mkdir()
         (project / "your-platform.toml").write_text(MANIFEST)
@@ -171,11 +211,17 @@ def main(argv: list[str] | None = None) -> int:
             check=False,
         )  # fmt: skip
         say("Where the data is")
-        print(f"  store:      {store} (DuckDB; candor report --store {store} once stopped)")
-        print(f"  dashboard:  {url}/")
-        print(f"  token:      {token}")
+        print(f"  dashboard:  {url}/  (sign in: paste the token below into its form)")
+        print(f"  token:      {token}  (kept in {data / 'admin-token'})")
+        print(f"  store:      {store} (DuckDB)")
         print(f"  demo HOME:  {home}")
         print(f"  installation ID of this demo: {status.get('installation_id')}")
+        venv = os.path.relpath(BIN) if BIN.is_relative_to(Path.cwd()) else str(BIN)
+        print(f"\n  candor and your-cli are in {venv}/ (or: source {venv}/activate):")
+        print(f"    {venv}/candor report --url {url} --token {token}")
+        found = store == Path("candor-data", "events.duckdb").resolve()  # what a plain report reads
+        later = f"{venv}/candor report" + ("" if found else f" --store {store}")
+        print(f"    {later}     (after Ctrl-C: the same numbers, read from the store)")
         if args.once:
             return 0
         print("\nThe collector keeps running; press Ctrl-C to stop it.")
