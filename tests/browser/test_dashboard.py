@@ -161,3 +161,71 @@ def test_signing_out_forgets_the_token(collector: Collector, page: Page) -> None
     page.reload()
     expect(page.locator("#login-form")).to_be_visible(timeout=WAIT_MS)
     assert page.evaluate("sessionStorage.length") == 0
+
+
+def sign_in(page: Page, collector: Collector) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{collector.url}/")
+    page.fill("#token", collector.admin_token)
+    page.click("#sign-in")
+    expect(page.locator("body")).to_have_attribute("data-state", "ready", timeout=WAIT_MS)
+
+
+def chart(page: Page, chart_id: str, expression: str) -> object:
+    """`expression` evaluated on the Chart.js chart drawn in `#chart_id` (as `c`)."""
+    return page.evaluate(
+        f"(() => {{ const c = Chart.getChart('{chart_id}'); return {expression}; }})()"
+    )
+
+
+def test_an_empty_store_says_where_to_send_events(tmp_path: Path, page: Page) -> None:
+    """No events: no empty charts, but the endpoint and the exact variable to set."""
+    from playwright.sync_api import expect
+
+    collector = start_collector(tmp_path)
+    try:
+        sign_in(page, collector)
+        expect(page.locator("#empty")).to_be_visible()
+        expect(page.locator("#answers")).to_be_hidden()
+        expect(page.locator("#empty-title")).to_have_text("No events yet")
+        expect(page.locator("#empty-command")).to_have_text(
+            f"YOUR_PLATFORM_TELEMETRY_ENDPOINT={collector.url}/v1/event your-cli build"
+        )
+        screenshot(page, tmp_path, "dashboard-empty.png")
+        # The first event arrives: the next load draws the charts.
+        first = event("9d0e7c1a-3b2f-4e5d-8c6b-7a8f9e0d1c2b", "build", "1.1.0", "linux-x86_64",
+                      700, None, True)  # fmt: skip
+        assert httpx.post(collector.event_url, json=[first]).status_code == 202
+        page.select_option("#f-range", "7d")
+        expect(page.locator("#ov-events")).to_have_attribute("data-value", "1", timeout=WAIT_MS)
+        expect(page.locator("#empty")).to_be_hidden()
+    finally:
+        collector.stop()
+
+
+def test_charts_compare_fairly_and_keep_their_colours(collector: Collector, page: Page) -> None:
+    """One axis for both bar series; a release's colour does not depend on the range; the
+    doughnuts show shares; today's unfinished day is marked as such."""
+    from playwright.sync_api import expect
+
+    sign_in(page, collector)
+    for chart_id in ("chart-commands", "chart-errors"):
+        assert chart(page, chart_id, "Object.keys(c.options.scales).sort()") == ["x", "y"]
+        assert chart(page, chart_id, "c.data.datasets.map(d => d.xAxisID || 'x')") == ["x", "x"]
+    colour = "c.data.datasets.find(d => d.label.startsWith('1.1.0')).borderColor"  # ⊘: hidden
+    wide = chart(page, "chart-adoption", colour)
+    assert chart(page, "chart-adoption", "c.data.datasets.length") == 2
+    page.select_option("#f-range", "7d")
+    expect(page.locator("#ov-events")).to_have_attribute("data-value", "4", timeout=WAIT_MS)
+    assert chart(page, "chart-adoption", "c.data.datasets.length") == 1
+    assert chart(page, "chart-adoption", colour) == wide
+    for chart_id in ("chart-platforms", "chart-interactive"):
+        labels = chart(page, chart_id, "c.data.labels")
+        assert isinstance(labels, list) and all(label.endswith(" %") for label in labels), labels
+    assert chart(page, "chart-platforms", "c.data.labels.map(l => l.replace(' ⊘', '')).sort()") == [
+        "linux-x86_64 · 50 %", "windows-x86_64 · 50 %",
+    ]  # fmt: skip
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    assert page.get_attribute("#chart-active", "data-partial-day") == today
+    assert chart(page, "chart-active", "c.data.labels.at(-1)") == f"{today} (so far)"

@@ -10,10 +10,13 @@
   const PALETTE = ["#2563eb", "#f97316", "#10b981", "#a855f7", "#ef4444", "#14b8a6", "#eab308", "#64748b", "#ec4899", "#84cc16"];
   const TOP_ERRORS = 10;
   const RELEASE_LINES = 6; // the busiest commands get a line in "p90 by release"
+  const ALL_TIME = "since=3660d"; // the longest range the API answers: every version ever seen
+  const ENDPOINT_VARIABLE = "YOUR_PLATFORM_TELEMETRY_ENDPOINT"; // the demo CLI's; yours has its own prefix
   const charts = {};
   const numbers = new Intl.NumberFormat();
   let generation = 0; // answers of an older load are dropped when a newer one started
   let hidden = {}; // table → names `candor publish` would hide (GET /v1/stats/public)
+  const versionColours = new Map();
 
   const $ = (id) => document.getElementById(id);
   const percent = (x) => (x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0) + " %";
@@ -84,8 +87,9 @@
     const params = allParams();
     history.replaceState(null, "", `#${params}`);
     try {
-      const [dimensions, marks, ...answers] = await Promise.all([api("dimensions", rangeParams()),
-        api("public", params), ...SECTIONS.map((name) => api(name, params))]);
+      const [dimensions, allTime, marks, ...answers] = await Promise.all([
+        api("dimensions", rangeParams()), api("dimensions", ALL_TIME), api("public", params),
+        ...SECTIONS.map((name) => api(name, params))]);
       if (mine !== generation) return;
       hidden = {};
       for (const [kind, names] of Object.entries(marks.data.hidden)) hidden[kind] = new Set(names.map(String));
@@ -95,7 +99,12 @@
       fillMenu($("f-os"), dimensions.data.os_archs);
       const data = {};
       SECTIONS.forEach((name, i) => { data[name] = answers[i].data; });
-      render(data, answers[0]);
+      // A release keeps its colour whatever the range: its place among all versions ever seen.
+      allTime.data.cli_versions.forEach((v, i) => versionColours.set(v, PALETTE[i % PALETTE.length]));
+      const empty = emptiness(data.overview, allTime.data);
+      document.body.dataset.empty = empty;
+      if (!empty) render(data, answers[0]);
+      else showEmpty(empty, answers[0]);
       setState("ready");
     } catch (error) {
       if (mine !== generation) return;
@@ -107,6 +116,24 @@
       $("problem").textContent = `Could not load: ${error.message}`;
       setState("error");
     }
+  }
+
+  // "" when there is something to draw; "store" when no event ever arrived; "range" when none
+  // is in this range or matches these filters.
+  function emptiness(overview, allTime) {
+    if (overview.events > 0) return "";
+    return allTime.commands.length === 0 ? "store" : "range";
+  }
+
+  function showEmpty(kind, envelope) {
+    const range = envelope.range;
+    $("range-label").textContent = `${range.start} to ${range.end} (UTC), ${range.days} day${range.days === 1 ? "" : "s"}`;
+    const endpoint = `${location.origin}/v1/event`;
+    $("empty-title").textContent = kind === "store"
+      ? "No events yet"
+      : "No events in this range or with these filters";
+    $("empty-endpoint").textContent = endpoint;
+    $("empty-command").textContent = `${ENDPOINT_VARIABLE}=${endpoint} your-cli build`;
   }
 
   function showLogin(message) {
@@ -137,15 +164,37 @@
     };
   }
 
-  function twoAxes(label1, label2) { // horizontal bars: counts on the bottom axis, installations on top
+  function oneAxis(label) { // horizontal bars, every bar on the same scale so lengths compare
     return {
       indexAxis: "y",
       scales: {
         y: { ticks: { autoSkip: false } },
-        x: { position: "bottom", title: { display: true, text: label1 }, beginAtZero: true },
-        x2: { position: "top", title: { display: true, text: label2 }, beginAtZero: true, grid: { drawOnChartArea: false } },
+        x: { position: "bottom", title: { display: true, text: label }, beginAtZero: true, ticks: { precision: 0 } },
       },
     };
+  }
+
+  // Doughnut legends and tooltips with each slice's share, e.g. "linux-x86_64 · 45 %".
+  function doughnut(labels, values, shares, colours) {
+    return {
+      type: "doughnut",
+      data: {
+        labels: labels.map((label, i) => `${label} · ${percent(shares[i])}`),
+        datasets: [{ data: values, backgroundColor: colours }],
+      },
+      options: {
+        plugins: {
+          legend: { position: "right" },
+          tooltip: { callbacks: { label: (c) => `${numbers.format(c.parsed)} (${percent(shares[c.dataIndex])})` } },
+        },
+      },
+    };
+  }
+
+  // The last day of a range that ends today is not over: drawn dashed and labelled "so far".
+  function partialDay(days) {
+    const today = new Date().toISOString().slice(0, 10);
+    return days.length && days[days.length - 1] === today ? days.length - 1 : -1;
   }
 
   const percentAxis = { y: { beginAtZero: true, ticks: { callback: (v) => percent(v) } } };
@@ -165,48 +214,43 @@
     setValue("ov-interactive", o.interactive_share, percent(o.interactive_share));
 
     const daily = data.installations.daily;
+    const partial = partialDay(daily.map((d) => d.day));
+    const dashed = { borderDash: (c) => (c.p1DataIndex === partial ? [5, 4] : undefined) };
     draw("chart-active", {
       type: "line",
       data: {
-        labels: daily.map((d) => d.day),
+        labels: daily.map((d, i) => (i === partial ? `${d.day} (so far)` : d.day)),
         datasets: [
-          { label: "Active", data: daily.map((d) => d.active), borderColor: PALETTE[0], backgroundColor: "rgba(37,99,235,.12)", fill: true, cubicInterpolationMode: "monotone", pointRadius: 0 },
-          { label: "New", data: daily.map((d) => d.new), borderColor: PALETTE[1], cubicInterpolationMode: "monotone", pointRadius: 0 },
+          { label: "Active", data: daily.map((d) => d.active), borderColor: PALETTE[0], backgroundColor: "rgba(37,99,235,.12)", fill: true, cubicInterpolationMode: "monotone", pointRadius: 0, segment: dashed },
+          { label: "New", data: daily.map((d) => d.new), borderColor: PALETTE[1], cubicInterpolationMode: "monotone", pointRadius: 0, segment: dashed },
         ],
       },
-      options: { scales: { y: { beginAtZero: true } }, interaction: { mode: "index", intersect: false } },
+      options: { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } }, interaction: { mode: "index", intersect: false } },
     }, daily.length);
+    $("chart-active").dataset.partialDay = partial >= 0 ? daily[partial].day : "";
 
     const weekly = data.installations.weekly;
     draw("chart-weekly", bars(
       weekly.map((w) => pub("weeks", w.week) + (w.partial ? " *" : "")),
       [{ label: "Active installations (* part of the week)", data: weekly.map((w) => w.active) }],
-      { scales: { y: { beginAtZero: true } } }), weekly.length);
+      { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }), weekly.length);
 
     drawAdoption(data.adoption, daily);
 
     const os = data.platforms.os_arch;
-    draw("chart-platforms", {
-      type: "doughnut",
-      data: { labels: os.map((s) => pub("os_arch", s.name)), datasets: [{ data: os.map((s) => s.installations), backgroundColor: PALETTE }] },
-      options: { plugins: { legend: { position: "right" } } },
-    }, os.length);
+    draw("chart-platforms", doughnut(os.map((s) => pub("os_arch", s.name)), os.map((s) => s.installations),
+      os.map((s) => s.installation_share), PALETTE), os.length);
 
     const commands = data.commands;
     draw("chart-commands", bars(commands.map((c) => pub("commands", c.command)), [
-      { label: "Invocations (bottom axis)", data: commands.map((c) => c.events), xAxisID: "x" },
-      { label: "Installations (top axis)", data: commands.map((c) => c.installations), xAxisID: "x2" },
-    ], twoAxes("invocations", "installations")), commands.length);
+      { label: "Invocations", data: commands.map((c) => c.events) },
+      { label: "Installations", data: commands.map((c) => c.installations) },
+    ], oneAxis("invocations or installations")), commands.length);
 
     const kinds = data.platforms.interactive;
-    draw("chart-interactive", {
-      type: "doughnut",
-      data: {
-        labels: kinds.map((s) => (s.name === "ci" ? "CI & scripts" : "Interactive")),
-        datasets: [{ data: kinds.map((s) => s.events), backgroundColor: [PALETTE[0], PALETTE[7]] }],
-      },
-      options: { plugins: { legend: { position: "right" } } },
-    }, kinds.length);
+    draw("chart-interactive", doughnut(
+      kinds.map((s) => (s.name === "ci" ? "CI & scripts" : "Interactive")), kinds.map((s) => s.events),
+      kinds.map((s) => s.event_share), kinds.map((s) => (s.name === "ci" ? PALETTE[7] : PALETTE[0]))), kinds.length);
 
     const latency = data.performance.by_command;
     draw("chart-latency", bars(latency.map((l) => pub("latency", l.command)), [
@@ -220,9 +264,9 @@
 
     const top = data.errors.top.slice(0, TOP_ERRORS);
     draw("chart-errors", bars(top.map((e) => pub("error_code", e.error_code)), [
-      { label: "Occurrences (bottom axis)", data: top.map((e) => e.events), xAxisID: "x", backgroundColor: PALETTE[4] },
-      { label: "Installations hit (top axis)", data: top.map((e) => e.installations), xAxisID: "x2", backgroundColor: PALETTE[7] },
-    ], twoAxes("occurrences", "installations")), top.length);
+      { label: "Occurrences", data: top.map((e) => e.events), backgroundColor: PALETTE[4] },
+      { label: "Installations hit", data: top.map((e) => e.installations), backgroundColor: PALETTE[7] },
+    ], oneAxis("occurrences or installations")), top.length);
 
     const byVersion = data.errors.failure_by_version;
     draw("chart-failure-version", bars(byVersion.map((r) => r.name),
@@ -243,18 +287,21 @@
   function drawAdoption(adoption, daily) {
     // Every day of the range; a day nobody was active has no share at all (a gap, not 0 %).
     const days = daily.map((d) => d.day);
+    const partial = partialDay(days);
     const active = new Set(daily.filter((d) => d.active > 0).map((d) => d.day));
     const versions = adoption.versions.map((v) => v.cli_version);
     const share = new Map(adoption.daily.map((v) => [`${v.day} ${v.cli_version}`, v.share]));
+    const colour = (version, i) => versionColours.get(version) || PALETTE[i % PALETTE.length];
     draw("chart-adoption", {
       type: "line",
       data: {
-        labels: days,
+        labels: days.map((day, i) => (i === partial ? `${day} (so far)` : day)),
         datasets: versions.map((version, i) => ({
           label: pub("cli_version", version),
           data: days.map((day) => (active.has(day) ? share.get(`${day} ${version}`) ?? 0 : null)),
-          borderColor: PALETTE[i % PALETTE.length],
-          backgroundColor: PALETTE[i % PALETTE.length],
+          borderColor: colour(version, i),
+          backgroundColor: colour(version, i),
+          segment: { borderDash: (c) => (c.p1DataIndex === partial ? [5, 4] : undefined) },
           cubicInterpolationMode: "monotone",
           pointRadius: days.length > 45 ? 0 : 2,
         })),
