@@ -17,11 +17,8 @@ from candor.analytics.publish.tables import Table, tables
 
 SCRIPT = "report.js"
 STYLES = "report.css"
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "base-uri 'none'; form-action 'none'"
-)
-# table name → (canvas id, chart caption) for the tables report.js draws
+CSP = "default-src 'none'; script-src 'self'; style-src 'self'; base-uri 'none'; form-action 'none'"
+# table name → the canvas report.js draws it on
 CHARTS = {
     "weekly_active": "chart-weekly",
     "commands": "chart-commands",
@@ -30,7 +27,7 @@ CHARTS = {
     "platforms": "chart-platforms",
     "versions": "chart-versions",
 }
-HIDDEN_NOTE = "— fewer than {k} installations"
+HIDDEN_NOTE = "not published: fewer than {k} installations, or folded into other"
 
 
 def _e(value: object) -> str:
@@ -39,7 +36,7 @@ def _e(value: object) -> str:
 
 def _cell(value: object, k: int) -> str:
     if value is None:
-        return f'<td class="hidden" title="not published: {_e(HIDDEN_NOTE.format(k=k))}">—</td>'
+        return f'<td class="hidden" title="{_e(HIDDEN_NOTE.format(k=k))}">—</td>'
     if isinstance(value, bool):
         return f"<td>{'yes' if value else ''}</td>"
     if isinstance(value, float):
