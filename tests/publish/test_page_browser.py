@@ -7,7 +7,10 @@ file of the folder, and a screenshot goes to the test's folder and to test-outpu
 
 from __future__ import annotations
 
+import functools
 import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -15,6 +18,7 @@ import pytest
 from tests.browser.test_dashboard import CHROMIUM, CHROMIUM_ARGS, OUTPUT, WAIT_MS
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from playwright.sync_api import Route
@@ -84,3 +88,50 @@ def test_the_report_opens_offline_from_disk_with_the_right_charts(
     shutil.copy(tmp_path / "public-report.png", OUTPUT / "public-report.png")
     assert errors == []
     assert requests and all(url.startswith(out.as_uri()) for url in requests), requests
+
+
+@pytest.fixture
+def static_host(published: tuple[Path, dict[str, Any]]) -> Iterator[str]:
+    """The published folder served by a plain static file server on 127.0.0.1."""
+    out, _ = published
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            """No access log on the test's output."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(out)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_the_report_works_from_a_static_host_and_without_javascript(static_host: str) -> None:
+    """Over HTTP from a static server the charts draw; with JavaScript off the tables still
+    hold every shown figure. Nothing is requested from anywhere but that host."""
+    from playwright.sync_api import expect, sync_playwright
+
+    requests: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            for scripts in (True, False):
+                context = browser.new_context(java_script_enabled=scripts)
+                context.on("request", lambda request: requests.append(request.url))
+                page = context.new_page()
+                page.goto(f"{static_host}/index.html")
+                state = "ready" if scripts else "loading"  # report.js sets it once charts drew
+                expect(page.locator("body")).to_have_attribute("data-state", state, timeout=WAIT_MS)
+                cells = page.locator('table[data-table="commands"] tbody tr td:first-child')
+                expect(cells).to_have_text(["build", "test", "(other)"])
+                expect(page.locator('table[data-table="error_codes"] tbody td').first).to_have_text(
+                    "compile_error"
+                )
+                context.close()
+        finally:
+            browser.close()
+    assert requests and all(url.startswith(static_host) for url in requests), requests
