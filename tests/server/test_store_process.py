@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import time
 from typing import TYPE_CHECKING
@@ -138,3 +139,17 @@ def test_ctrl_c_to_the_process_group_stops_both_gracefully(tmp_path: Path) -> No
     wait_gone(child, timeout=10)
     assert collector.store_rows("SELECT count(*) FROM events") == [(accepted,)]
     assert "Traceback" not in collector.log_text()
+
+
+def test_the_store_and_its_write_ahead_log_are_private(tmp_path: Path) -> None:
+    """Issue #9: they hold installation IDs, so 0600, not world-readable 0644."""
+    collector = start_collector(tmp_path)
+    try:
+        assert httpx.post(collector.event_url, json=make_event()).status_code == 202
+        wal = collector.store_path.with_name(collector.store_path.name + ".wal")
+        assert wal.exists()  # the commit is in the log until a checkpoint
+        assert stat.S_IMODE(wal.stat().st_mode) == 0o600
+        assert stat.S_IMODE(collector.store_path.stat().st_mode) == 0o600
+    finally:
+        assert collector.stop() == 0
+    assert stat.S_IMODE(collector.store_path.stat().st_mode) == 0o600

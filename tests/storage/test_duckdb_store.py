@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from typing import TYPE_CHECKING
 
 import pytest
@@ -49,3 +50,13 @@ def test_query_is_read_only(duckdb_store: DuckDBStore) -> None:
         with pytest.raises(StoreError):
             duckdb_store.query(sql)
     assert duckdb_store.query("SELECT $1 + 1", [41]) == [(42,)]
+
+
+def test_a_store_made_world_readable_is_made_private_when_opened(tmp_path: Path) -> None:
+    """Issue #9: a file created 0644 (by an older candor or another umask) becomes 0600."""
+    path = tmp_path / "events.duckdb"
+    DuckDBStore(str(path)).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # created private
+    path.chmod(0o644)
+    DuckDBStore(str(path)).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -65,6 +65,7 @@ LOCK_WAIT_S = 3.0
 CLOSE_WAIT_S = 10.0
 LOCK_POLL_S = 0.1
 RECV_BYTES = 1 << 20
+PRIVATE_UMASK = 0o077
 EXIT_BROKEN = 3  # the store must be reopened: the collector starts a new process
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 # The Store methods a control connection may call (besides "close").
@@ -85,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _die_with(args.parent)
+    # The store's files (DuckDB: the database, its write-ahead log, spilled query data) hold
+    # installation IDs: owner only, whenever the engine creates them.
+    os.umask(PRIVATE_UMASK)
     from candor.server import logs  # after the signals: nothing may interrupt the set-up
 
     logs.configure(args.log_level)

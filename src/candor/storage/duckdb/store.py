@@ -145,7 +145,10 @@ class DuckDBStore:
         self.path: str | None = path if path == MEMORY else os.path.abspath(path)
         self.url = URL_PREFIX + (self.path or MEMORY)
         try:
-            self._con = duckdb.connect(path)
+            with _private_files():
+                self._con = duckdb.connect(path)
+            if self.path is not None:
+                _make_private(self.path)
         except duckdb.Error as error:
             problem = _open_problem(path, error)
             raise (StoreLocked if _is_lock_conflict(error) else StoreError)(problem) from None
@@ -648,6 +651,32 @@ class _Transaction:
         # Nothing may be open any more (DuckDB aborted it already): then nothing to undo.
         with contextlib.suppress(duckdb.Error):
             self._con.execute("ROLLBACK").fetchall()
+
+
+# The store and its write-ahead log hold installation IDs: owner only (issue #9).
+PRIVATE_MODE = 0o600
+_PRIVATE_UMASK = 0o077
+
+
+@contextlib.contextmanager
+def _private_files() -> Iterator[None]:
+    """Files created meanwhile (the database, its WAL) are readable by their owner only.
+
+    The umask is the process's, so only while the store opens: the collector's store
+    process sets it for good (its WAL comes and goes with checkpoints)."""
+    previous = os.umask(_PRIVATE_UMASK)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def _make_private(path: str) -> None:
+    """Tighten a store made before (or by another umask): the file and its WAL, if any."""
+    for name in (path, path + ".wal"):
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(name).st_mode & 0o777 != PRIVATE_MODE:
+                os.chmod(name, PRIVATE_MODE)
 
 
 def _first_line(error: BaseException) -> str:
