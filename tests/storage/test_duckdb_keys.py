@@ -116,3 +116,35 @@ def test_the_filter_can_be_built_before_the_first_commit(tmp_path: Path) -> None
         assert store._key_filter.may_hold(key_hash("left-by-a-previous-run"))
     finally:
         store.close()
+
+
+class CountingStore(DuckDBStore):
+    """The real store, counting the statements that read the keys table."""
+
+    key_reads = 0
+
+    def _run(self, sql: str, params: object = ()) -> list[tuple[object, ...]]:
+        if "FROM idempotency_keys" in sql:
+            self.key_reads += 1
+        return super()._run(sql, params)  # type: ignore[arg-type]
+
+
+def test_replayed_keys_are_looked_up_in_one_pass_per_commit(tmp_path: Path) -> None:
+    """Issue #9: with 136 k keys stored, replaying known keys made the single writer scan the
+    table once per key. A commit of 300 retries now reads the keys table once."""
+    store = CountingStore(str(tmp_path / "events.duckdb"))
+    try:
+        keys = [uuid.uuid4().hex for _ in range(3_000)]
+        for start in range(0, len(keys), 500):
+            store.commit(keyed(keys[start : start + 500]))
+        store.key_reads = 0
+        outcomes = store.commit(keyed(keys[::10]))
+        assert [o.answer for o in outcomes] == [f"answer {k}".encode() for k in keys[::10]]
+        assert all(o.replayed for o in outcomes)
+        assert store.key_reads == 1
+        store.key_reads = 0
+        fresh = store.commit(keyed([uuid.uuid4().hex for _ in range(300)]))
+        assert not any(o.replayed for o in fresh)
+        assert store.key_reads <= 1  # none, unless the filter says "maybe" to one of them
+    finally:
+        store.close()

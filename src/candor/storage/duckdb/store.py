@@ -5,8 +5,9 @@ through DuckDB's appenders (measured here: ~2 µs a row, against ~5 µs through 
 parameter lists, ~60 µs through a VALUES list and ~1.4 ms through `executemany`; an Arrow table
 is a little faster for large batches but pyarrow alone adds 26 MB to the collector's memory).
 Which keys are retries is decided before: a Bloom filter (`candor.storage.duckdb.key_filter`) rules
-out almost every fresh key, and the few it cannot are looked up in the table, which has no
-index (DuckDB would keep one in memory, ~90 bytes a key).
+out almost every fresh key, and the few it cannot (retries, mostly) are looked up in the table
+all at once, one pass per commit however many there are; the table has no index (DuckDB would
+keep one in memory, ~90 bytes a key).
 
 The rollups (`candor.storage.duckdb.rollups`) are not updated by each commit: that took two
 thirds of a commit's time. Events committed after the watermark `rollup_state.folded_through`
@@ -549,22 +550,31 @@ class DuckDBStore:
         """The remembered answers of those `keys` (with their key_hash) held within the window."""
         if not keys:
             return {}
-        held = {}
         try:
             known = self._key_filter or self._build_key_filter(now)
             pairs = zip(keys, hashes, strict=True)
-            maybe = [(key, hashed) for key, hashed in pairs if known.may_hold(hashed)]
-            for key, hashed in maybe:  # a retry, or a rare false "maybe": a scan each
-                found = self._run(
-                    "SELECT answer FROM idempotency_keys "
-                    "WHERE key_hash = $1 AND key = $2 AND created_at >= $3",
-                    [hashed, key, now - IDEMPOTENCY_WINDOW],
-                )
-                if found:
-                    held[key] = bytes(found[0][0])
+            maybe = {key: hashed for key, hashed in pairs if known.may_hold(hashed)}
+            if not maybe:
+                return {}
+            # Retries (and a rare false "maybe"): all of the group's in ONE pass over the
+            # keys, however many there are (a hash join: measured with 136 k keys stored, 50
+            # retries took 85 ms one scan each, 6 ms together).
+            wanted = list(maybe.values())
+            since = now - IDEMPOTENCY_WINDOW
+            # The cast matters: a Python int above 2**63 is no UBIGINT to DuckDB, and a
+            # comparison across types is not pushed into the scan (one key: 1.35 → 0.8 ms).
+            match = (
+                "key_hash = $1::UBIGINT"
+                if len(wanted) == 1
+                else "key_hash IN (SELECT unnest($1::UBIGINT[]))"
+            )
+            found = self._run(
+                f"SELECT key, answer FROM idempotency_keys WHERE created_at >= $2 AND {match}",
+                [wanted[0] if len(wanted) == 1 else wanted, since],
+            )
         except duckdb.Error as error:
             raise StoreError(f"idempotency lookup failed: {_first_line(error)}") from None
-        return held
+        return {key: bytes(answer) for key, answer in found if key in maybe}
 
     def _build_key_filter(self, now: datetime) -> key_filter.KeyFilter:
         started = time.perf_counter()
