@@ -139,6 +139,7 @@ def test_status_with_a_missing_home_says_telemetry_cannot_work(
         f"directory {missing} does not exist"
     )
     assert "on (the default" not in text
+    assert "Installation ID: none (nothing can be saved here)" in text
     disabled = run_cli(["telemetry", "disable"], env, cli=cli.kind)
     assert disabled.returncode == 1
     assert f"the home directory {missing} does not exist" in disabled.stderr

@@ -108,7 +108,7 @@ def status_text(telemetry: Telemetry, status: TelemetryStatus) -> str:
         endpoint += f" (refused, nothing is sent: {status.endpoint_problem})"
     rows = [
         ("Telemetry", f"{state} ({describe_source(telemetry, status)})"),
-        ("Installation ID", status.installation_id or "none yet (made by the first run)"),
+        ("Installation ID", status.installation_id or _no_id(status)),
         ("Endpoint", endpoint),
         (
             "Debug",
@@ -186,6 +186,12 @@ def show(telemetry: Telemetry, as_json: bool, limit: int | None) -> tuple[str, i
         lines.append(f"Recorded {event['recorded_at'] or 'at an unknown time'}; {state}")
         lines.append("  " + json.dumps(event["event"], separators=(",", ":")))
     return "\n".join(lines), EXIT_OK
+
+
+def _no_id(status: TelemetryStatus) -> str:
+    if status.source == SOURCE_NO_HOME:
+        return "none (nothing can be saved here)"
+    return "none yet (made by the first run)"
 
 
 def status_json(status: TelemetryStatus) -> str:
