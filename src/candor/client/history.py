@@ -60,7 +60,10 @@ def _valid(entry: object) -> bool:
 
 def add_sent(spool: Spool, records: list[Record], acknowledged_at: float) -> None:
     """Append acknowledged `records` to the record, trimmed to its bounds (spool lock held)."""
-    entries = read_sent(spool.sent_path, acknowledged_at)
+    try:
+        entries = read_sent(spool.sent_path, acknowledged_at)
+    except OSError:  # not a regular file (or unreadable): replaced by a fresh record
+        entries = []
     for record in records:
         entries.append(
             {
