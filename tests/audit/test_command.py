@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         (["--opt-out", "NOVALUE", "--", "true"], "--opt-out expects VAR=VALUE"),
         (["--timeout", "0", "--", "true"], "--timeout must be a positive number"),
         (["--schema", "/nonexistent.json", "--", "true"], "--schema /nonexistent.json:"),
+        (["--workdir", "/nonexistent", "--", "true"], "--workdir /nonexistent: not a directory"),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(

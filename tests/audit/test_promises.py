@@ -33,6 +33,18 @@ def test_your_cli_init_passes_every_check(tmp_path: Path) -> None:
     assert found.check(6)["measurements"]["added_ms_endpoint_hanging"] is not None
 
 
+def test_your_cli_build_in_a_sample_project_passes_every_check(tmp_path: Path) -> None:
+    """--workdir: every run starts in a copy of the project (build packs the canary file too)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "your-platform.toml").write_text('name = "hello-web"\nversion = "1.4.0"\n')
+    found = audit("--workdir", str(project), "--", YOUR_CLI, "build", tmp=tmp_path)
+    assert found.verdicts == ALL_PASS, found.result.stdout
+    first = next(run for run in found.report["runs"] if run["label"] == "first run")
+    assert first["exit_status"] == 0  # the manifest was there: a real build, not an error
+    assert list(project.iterdir()) == [project / "your-platform.toml"]  # the copy was used
+
+
 @pytest.mark.parametrize(
     ("template", "broken", "caught_by", "evidence"),
     [

@@ -88,6 +88,7 @@ def audit(options: AuditOptions, work: str) -> Report:
     runner = Runner(
         work, base_env, planted, endpoint, plain, dns, tracer, options.timeout, options.settle
     )
+    runner.template = options.workdir
     try:
         watched = ", ".join(observers)
         report.checks = _run_checks(options, runner, planted, watched, down.getsockname()[1])

@@ -40,10 +40,12 @@ class AuditOptions:
         settle: float = DEFAULT_SETTLE_S,
         path: str = "/usr/bin:/bin",
         typed: list[str] | None = None,
+        workdir: str | None = None,
     ) -> None:
         prefix = env_prefix(platform)
         self.command = command  # the program's absolute path first
         self.typed = typed or command  # as the user wrote it, for the report
+        self.workdir = workdir  # copied as each run's working directory (None: an empty one)
         self.platform = platform
         self.endpoint_var = endpoint_var or f"{prefix}_TELEMETRY_ENDPOINT"
         self.opt_outs = opt_outs or [(f"{prefix}_TELEMETRY_OPT_OUT", "1")]
@@ -71,6 +73,7 @@ class AuditOptions:
             "settle": self.settle,
             "path": self.path,
             "typed": self.typed,
+            "workdir": self.workdir,
         }
 
     @classmethod
@@ -87,4 +90,5 @@ class AuditOptions:
             settle=data["settle"],
             path=data["path"],
             typed=data["typed"],
+            workdir=data["workdir"],
         )

@@ -114,6 +114,7 @@ class Runner:
         self.timeout = timeout
         self.settle = settle
         self.runs: list[Run] = []
+        self.template: str | None = None  # copied as the working directory of every run
 
     def home(self, name: str, copy_of: str | None = None) -> str:
         path = os.path.join(self.work, "homes", name)
@@ -224,8 +225,11 @@ class Runner:
 
     def _fresh_cwd(self) -> None:
         shutil.rmtree(self.cwd, ignore_errors=True)
-        os.makedirs(self.cwd)
-        with open(os.path.join(self.cwd, FILE_NAME), "w", encoding="utf-8") as file:
+        if self.template is not None:
+            shutil.copytree(self.template, self.cwd, symlinks=True)
+        else:
+            os.makedirs(self.cwd)
+        with open(os.path.join(self.cwd, FILE_NAME), "a", encoding="utf-8") as file:
             file.write(f"meeting notes: the launch code is {self.canaries.file}\n")
 
     def _tmpdir(self, number: int) -> str:

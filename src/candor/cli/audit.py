@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSON Schema of the allowed event (default: Candor's schema.json, nine fields)",
     )
     parser.add_argument(
+        "--workdir",
+        metavar="DIR",
+        help="copy DIR as the working directory of every run, e.g. a sample project "
+        "(default: an empty directory)",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=DEFAULT_TIMEOUT_S,
@@ -131,6 +137,8 @@ def parse(argv: list[str]) -> tuple[AuditOptions, argparse.Namespace]:
         except Exception as error:  # JSON or schema errors, whatever their class
             first = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise UsageError(f"--schema {args.schema}: not a valid JSON Schema: {first}") from None
+    if args.workdir is not None and not os.path.isdir(args.workdir):
+        raise UsageError(f"--workdir {args.workdir}: not a directory")
     program = shutil.which(command[0])
     if program is None:
         raise UsageError(f"command not found: {command[0]}")
@@ -149,6 +157,7 @@ def parse(argv: list[str]) -> tuple[AuditOptions, argparse.Namespace]:
         timeout=args.timeout,
         path=os.environ.get("PATH", os.defpath),
         typed=command,
+        workdir=None if args.workdir is None else os.path.abspath(args.workdir),
     )
     return options, args
 
