@@ -67,6 +67,7 @@ def test_every_subcommand_reports_errors_the_same_way(tmp_path: Path) -> None:
         ("serve", "--retention", "1m"): 2,
         ("report", "--store", missing): 1,
         ("report", "--store", missing, "--since", "36h"): 2,
+        ("report", "--url", "http://[::1", "--token", "x"): 2,
         ("export", "--store", missing, "--format", "csv", "-o", str(tmp_path / "x.csv")): 1,
         ("prune", "--store", missing, "--retention", "1m"): 2,
         ("generate", "--events", "0", "--store", missing): 2,

@@ -69,6 +69,12 @@ def fetch_remote(
     url: str, token: str, params: dict[str, str], route: str = "summary"
 ) -> dict[str, Any]:
     """The envelope from a collector's /v1/stats/summary (or another stats route)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as error:
+        raise UsageError(f"--url {url}: {error}") from None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"--url {url}: give the collector's address, like http://127.0.0.1:8787")
     address = f"{url.rstrip('/')}/v1/stats/{route}?{urllib.parse.urlencode(params)}"
     request = urllib.request.Request(address, headers={"Authorization": f"Bearer {token}"})
     try:
