@@ -63,5 +63,8 @@ bench-collector: install system-deps
 bench-queries: install
 	$(PY) bench/queries.py
 
+bench-audit: install system-deps
+	$(PY) bench/audit.py
+
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
