@@ -195,3 +195,24 @@ def test_the_loop_lets_the_store_tidy_after_each_commit_and_stops_cleanly(tmp_pa
         assert store.usage_totals(TimeRange.last(1), NO_FILTERS).events == 3
     finally:
         store.close()
+
+
+def test_a_broken_engine_answers_503_and_never_hangs(tmp_path: Path) -> None:
+    """When the store must be reopened (StoreBroken), the group and every later request get a
+    503 at once; in `candor serve` the store process then exits and a new one takes over."""
+    store = DuckDBStore(str(tmp_path / "events.duckdb"))
+    store._con.close()  # the engine gone, as after DuckDB invalidated its database
+
+    async def scenario() -> list[object]:
+        committer = LocalCommitter(store, window_s=0)
+        await committer.start(Metrics())
+        first = await asyncio.gather(committer.submit(submission()), return_exceptions=True)
+        later = await asyncio.gather(committer.submit(submission()), return_exceptions=True)
+        await committer.stop()
+        return [*first, *later]
+
+    try:
+        results = asyncio.run(scenario())
+        assert all(isinstance(result, Unavailable) for result in results)
+    finally:
+        store.close()

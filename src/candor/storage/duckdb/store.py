@@ -25,12 +25,13 @@ while it runs.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import threading
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import duckdb
 
@@ -39,6 +40,7 @@ from candor.storage.base import (
     EXPORT_FORMATS,
     IDEMPOTENCY_WINDOW,
     Batching,
+    StoreBroken,
     StoreError,
     StoreLocked,
     naive_utc,
@@ -133,6 +135,53 @@ def path_of(url: str) -> str:
     return url[len(URL_PREFIX) :] if url.startswith(URL_PREFIX) else url
 
 
+# Errors after which DuckDB will not go on in this process: its database is invalidated
+# ("database has been invalidated because of a previous fatal error"), or the connection gone.
+_FATAL = (duckdb.FatalException, duckdb.InternalException, duckdb.ConnectionException)
+
+
+def _store_error(what: str, error: duckdb.Error) -> StoreError:
+    """The contract's error for a DuckDB error: StoreBroken when the store must be reopened."""
+    message = f"{what} failed: {_first_line(error)}"
+    if isinstance(error, _FATAL) or "invalidated" in str(error):
+        return StoreBroken(message)
+    return StoreError(message)
+
+
+P = ParamSpec("P")
+
+
+def _engine_errors(
+    what: str,
+) -> Callable[[Callable[Concatenate[DuckDBStore, P], T]], Callable[Concatenate[DuckDBStore, P], T]]:
+    """Let no DuckDB error out of a Store method: each is that call's StoreError."""
+
+    def wrap(
+        method: Callable[Concatenate[DuckDBStore, P], T],
+    ) -> Callable[Concatenate[DuckDBStore, P], T]:
+        def call(self: DuckDBStore, /, *args: P.args, **kwargs: P.kwargs) -> T:
+            try:
+                return method(self, *args, **kwargs)
+            except duckdb.TransactionException as error:
+                if "aborted" not in str(error):
+                    raise _store_error(what, error) from None
+                # A transaction some failure left aborted on the writer connection, outside
+                # any call's own ("Current transaction is aborted" on every call after): end
+                # it and try once more. The call did nothing, as every write is atomic.
+                self._end_stray_transaction()
+            except duckdb.Error as error:
+                raise _store_error(what, error) from None
+            try:
+                return method(self, *args, **kwargs)
+            except duckdb.Error as error:
+                raise _store_error(what, error) from None
+
+        functools.update_wrapper(call, method)
+        return call
+
+    return wrap
+
+
 class DuckDBStore:
     """An embedded DuckDB file; see `candor.storage.base.Store` for the contract."""
 
@@ -198,6 +247,7 @@ class DuckDBStore:
 
     # ------------------------------------------------------------------ writes
 
+    @_engine_errors("commit")
     def commit(
         self, submissions: Sequence[Submission], *, now: datetime | None = None
     ) -> list[Outcome]:
@@ -228,6 +278,7 @@ class DuckDBStore:
             self._memory.settle()
             return resolution.outcomes
 
+    @_engine_errors("insert events")
     def insert_events(self, events: Sequence[Mapping[str, object]], received_at: datetime) -> int:
         at = naive_utc(received_at)
         rows = [(*(event[name] for name in FIELD_NAMES), at) for event in events]
@@ -239,6 +290,7 @@ class DuckDBStore:
             self._appended(watermark, len(rows))
         return len(rows)
 
+    @_engine_errors("prepare for commits")
     def prepare_for_commits(self) -> None:
         """Build the idempotency key filter now rather than in the first keyed commit (0.8 s a
         million keys): the collector calls this before it takes requests."""
@@ -248,11 +300,12 @@ class DuckDBStore:
                 try:
                     self._build_key_filter(utc_now())
                 except duckdb.Error as error:
-                    raise StoreError(f"idempotency keys: {_first_line(error)}") from None
+                    raise _store_error("idempotency keys", error) from None
 
     def tidy(self) -> None:
-        self.fold_rollups()
+        self.fold_rollups()  # its errors are StoreErrors already
 
+    @_engine_errors("fold rollups")
     def fold_rollups(self, *, force: bool = False) -> int:
         """Fold committed events into the rollups when due (or now, with `force`); returns how
         many. Questions, `prune` and `close` fold first on their own, so answers are exact."""
@@ -268,6 +321,7 @@ class DuckDBStore:
             self._watermark, self._unfolded = watermark, 0
             return folded
 
+    @_engine_errors("insert synthetic")
     def insert_synthetic(self, spec: SyntheticEvents) -> int:
         with self._lock:
             try:
@@ -282,6 +336,7 @@ class DuckDBStore:
                     self._recheck()
         return spec.events  # the statement inserts exactly that many
 
+    @_engine_errors("execute")
     def execute(self, sql: str, params: Sequence[object] = ()) -> None:
         """Run one write statement in its own transaction: DuckDB's alone, for tests and
         tools (not part of the Store contract)."""
@@ -296,6 +351,7 @@ class DuckDBStore:
                     self._recheck()
                     self._key_filter = None
 
+    @_engine_errors("prune")
     def prune(self, before: datetime) -> int:
         before = naive_utc(before)
         with self._lock:
@@ -306,6 +362,7 @@ class DuckDBStore:
                 self._settle()
         return int(deleted[0][0]) if deleted else 0
 
+    @_engine_errors("expire keys")
     def expire_keys(self, before: datetime) -> int:
         with self._lock, self._transaction("expire"):
             deleted = self._run(
@@ -315,6 +372,7 @@ class DuckDBStore:
 
     # ------------------------------------------------------------------ reads
 
+    @_engine_errors("lookup answer")
     def lookup_answer(self, key: str, *, now: datetime | None = None) -> bytes | None:
         now = naive_utc(now) if now is not None else utc_now()
         with self._lock:
@@ -330,6 +388,7 @@ class DuckDBStore:
         """
         return self._answer(lambda: self._read(sql, params))
 
+    @_engine_errors("count events")
     def count_events(self, start: datetime | None = None, end: datetime | None = None) -> int:
         conditions, params = ["TRUE"], []
         if start is not None:
@@ -341,6 +400,7 @@ class DuckDBStore:
         sql = f"SELECT count(*) FROM events WHERE {' AND '.join(conditions)}"
         return int(self._answer(lambda: self._read(sql, params))[0][0])
 
+    @_engine_errors("export events")
     def export_events(self, path: str, fmt: str, time_range: TimeRange | None = None) -> int:
         if fmt not in EXPORT_OPTIONS:
             raise ValueError(f"export format {fmt!r}: one of {', '.join(EXPORT_FORMATS)}")
@@ -364,7 +424,7 @@ class DuckDBStore:
                         params,
                     )
             except duckdb.Error as error:
-                raise StoreError(f"export failed: {_first_line(error)}") from None
+                raise _store_error("export", error) from None
         return int(count)
 
     # The analytics questions: candor.storage.questions says what each answers.
@@ -418,13 +478,13 @@ class DuckDBStore:
             with self._memory.whole():
                 return read()
         except duckdb.Error as error:
-            raise StoreError(f"query failed: {_first_line(error)}") from None
+            raise _store_error("query", error) from None
 
     def ping(self) -> None:
         try:
             self._read("SELECT 1", ())  # not worth the query memory: /healthz calls it often
         except duckdb.Error as error:
-            raise StoreError(f"query failed: {_first_line(error)}") from None
+            raise _store_error("ping", error) from None
 
     def close(self) -> None:
         with self._lock:
@@ -433,10 +493,12 @@ class DuckDBStore:
             with contextlib.suppress(StoreError):
                 self.fold_rollups(force=True)  # else the next open folds them
             self._closed = True
-            for cursor in self._cursors:
-                cursor.close()
-            self._memory.close()
-            self._con.close()
+            with contextlib.suppress(duckdb.Error):  # a broken engine: nothing left to flush
+                for cursor in self._cursors:
+                    cursor.close()
+                self._memory.close()
+            with contextlib.suppress(duckdb.Error):
+                self._con.close()
 
     # ------------------------------------------------------------------ internals
 
@@ -512,6 +574,11 @@ class DuckDBStore:
         self._unfolded = max(self._unfolded, 1)
         self._fold_due = time.monotonic()
 
+    def _end_stray_transaction(self) -> None:
+        with self._lock, contextlib.suppress(duckdb.Error):
+            self._con.execute("ROLLBACK").fetchall()
+        log.warning("rolled back a transaction a failure had left aborted")
+
     def _check_open(self) -> None:
         if self._closed:
             raise StoreError(f"the store {self.url} is closed")
@@ -547,33 +614,32 @@ class DuckDBStore:
         return _Transaction(self._con, what)
 
     def _held(self, keys: list[str], hashes: list[int], now: datetime) -> dict[str, bytes]:
-        """The remembered answers of those `keys` (with their key_hash) held within the window."""
+        """The remembered answers of those `keys` (with their key_hash) held within the window.
+
+        DuckDB errors go up to the calling method (its StoreError)."""
         if not keys:
             return {}
-        try:
-            known = self._key_filter or self._build_key_filter(now)
-            pairs = zip(keys, hashes, strict=True)
-            maybe = {key: hashed for key, hashed in pairs if known.may_hold(hashed)}
-            if not maybe:
-                return {}
-            # Retries (and a rare false "maybe"): all of the group's in ONE pass over the
-            # keys, however many there are (a hash join: measured with 136 k keys stored, 50
-            # retries took 85 ms one scan each, 6 ms together).
-            wanted = list(maybe.values())
-            since = now - IDEMPOTENCY_WINDOW
-            # The cast matters: a Python int above 2**63 is no UBIGINT to DuckDB, and a
-            # comparison across types is not pushed into the scan (one key: 1.35 → 0.8 ms).
-            match = (
-                "key_hash = $1::UBIGINT"
-                if len(wanted) == 1
-                else "key_hash IN (SELECT unnest($1::UBIGINT[]))"
-            )
-            found = self._run(
-                f"SELECT key, answer FROM idempotency_keys WHERE created_at >= $2 AND {match}",
-                [wanted[0] if len(wanted) == 1 else wanted, since],
-            )
-        except duckdb.Error as error:
-            raise StoreError(f"idempotency lookup failed: {_first_line(error)}") from None
+        known = self._key_filter or self._build_key_filter(now)
+        pairs = zip(keys, hashes, strict=True)
+        maybe = {key: hashed for key, hashed in pairs if known.may_hold(hashed)}
+        if not maybe:
+            return {}
+        # Retries (and a rare false "maybe"): all of the group's in ONE pass over the
+        # keys, however many there are (a hash join: measured with 136 k keys stored, 50
+        # retries took 85 ms one scan each, 6 ms together).
+        wanted = list(maybe.values())
+        since = now - IDEMPOTENCY_WINDOW
+        # The cast matters: a Python int above 2**63 is no UBIGINT to DuckDB, and a
+        # comparison across types is not pushed into the scan (one key: 1.35 → 0.8 ms).
+        match = (
+            "key_hash = $1::UBIGINT"
+            if len(wanted) == 1
+            else "key_hash IN (SELECT unnest($1::UBIGINT[]))"
+        )
+        found = self._run(
+            f"SELECT key, answer FROM idempotency_keys WHERE created_at >= $2 AND {match}",
+            [wanted[0] if len(wanted) == 1 else wanted, since],
+        )
         return {key: bytes(answer) for key, answer in found if key in maybe}
 
     def _build_key_filter(self, now: datetime) -> key_filter.KeyFilter:
@@ -641,7 +707,13 @@ class _Transaction:
         self._what = what
 
     def __enter__(self) -> None:
-        self._con.execute("BEGIN TRANSACTION").fetchall()
+        try:
+            self._con.execute("BEGIN TRANSACTION").fetchall()
+        except duckdb.TransactionException:
+            # A transaction some failure left open (or aborted) on this connection: end it
+            # rather than fail every write from now on ("Current transaction is aborted").
+            self.rollback()
+            self._con.execute("BEGIN TRANSACTION").fetchall()
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, _: object
@@ -651,11 +723,11 @@ class _Transaction:
                 self._con.execute("COMMIT").fetchall()
             except duckdb.Error as failure:
                 self.rollback()
-                raise StoreError(f"{self._what} failed: {_first_line(failure)}") from None
+                raise _store_error(self._what, failure) from None
             return
         self.rollback()
         if isinstance(error, duckdb.Error):
-            raise StoreError(f"{self._what} failed: {_first_line(error)}") from None
+            raise _store_error(self._what, error) from None
 
     def rollback(self) -> None:
         # Nothing may be open any more (DuckDB aborted it already): then nothing to undo.
