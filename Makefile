@@ -17,15 +17,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian packages the tests and benchmarks use (headless Chromium for the dashboard test, wrk
-# for the collector benchmark, strace, curl and nodejs for the audit's tests). Installed only
-# when missing and when we may (root).
+# Debian packages the tests and benchmarks use: headless Chromium for the dashboard test, wrk
+# for the collector benchmark, strace, curl and nodejs for the audit's tests, a ClickHouse
+# server (18.16 in Debian) and ZooKeeper for the ClickHouse store's tests. Installed only when
+# missing and when we may (root).
+SYSTEM_COMMANDS := chromium wrk strace node curl clickhouse-server clickhouse-client
+SYSTEM_PACKAGES := chromium wrk strace curl nodejs clickhouse-server clickhouse-client zookeeper
 system-deps:
-	@if command -v chromium >/dev/null && command -v wrk >/dev/null && command -v strace >/dev/null && command -v node >/dev/null && command -v curl >/dev/null; then exit 0; fi; \
+	@missing=0; for command in $(SYSTEM_COMMANDS); do command -v $$command >/dev/null || missing=1; done; \
+	test -f /usr/share/java/zookeeper.jar || missing=1; \
+	if [ $$missing = 0 ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium wrk strace curl nodejs >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
 	else \
-		echo "system-deps: run as root, or install Debian's chromium, wrk, strace, curl and nodejs yourself"; \
+		echo "system-deps: run as root, or install Debian's $(SYSTEM_PACKAGES) yourself"; \
 	fi
 
 # The main job: a collector on this machine, the demo CLI reporting to it, the dashboard.

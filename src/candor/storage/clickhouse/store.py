@@ -1,0 +1,289 @@
+"""`ClickHouseStore`: the store contract (candor.storage.base) on a ClickHouse server or chDB.
+
+Writes: a commit is one INSERT of the group's events (few, large inserts are what ClickHouse
+wants; the collector groups requests for up to a second), then one INSERT of its idempotency
+keys. Reads: every answer is computed by the server (candor.storage.clickhouse.questions).
+
+Idempotency across collectors lives in ClickHouse itself, in `idempotency_keys`: a commit first
+asks which of its keys any collector has stored within IDEMPOTENCY_WINDOW and replays those.
+So a retry that reaches any collector after the first commit of its key finished is answered
+from there and stores nothing. Two copies of one batch whose commits overlap in time (sent to
+two collectors at the same instant, both inside their grouping window) are both stored: the
+keys are written after the events, never before, so that a crash between the two inserts
+can only store a batch twice, never acknowledge one that is not stored. docs/scaling.md states
+this guarantee and its window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from candor.schema import FIELD_NAMES
+from candor.storage.base import IDEMPOTENCY_WINDOW, StoreError, naive_utc, utc_now
+from candor.storage.clickhouse import url as urls
+from candor.storage.clickhouse.connection import connect, literal
+from candor.storage.clickhouse.questions import Questions
+from candor.storage.clickhouse.schema import Layout
+from candor.storage.plan import CommitPlan
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from candor.storage.base import Outcome, Submission
+    from candor.storage.clickhouse.connection import Connection
+
+log = logging.getLogger("candor.store")
+
+COLUMNS = (*FIELD_NAMES, "received_at")
+MUTATION_TIMEOUT_S = 300.0  # a prune's DELETE on a large month
+POLL_S = 0.05
+
+
+class ClickHouseStore:
+    """Events in ClickHouse; see candor.storage.base.Store for the contract."""
+
+    def __init__(
+        self, url: str, *, memory_limit: str | None = None, cluster: str | None = None
+    ) -> None:
+        # memory_limit is the embedded store's setting; a server manages its own memory.
+        target = urls.parse(url)
+        if cluster is not None and target.cluster is None:
+            target = urls.Target(**{**_fields(target), "cluster": cluster})
+        self.target = target
+        self.url = target.display
+        self.path: str | None = target.path
+        self._con: Connection = connect(target)
+        self.layout = Layout(target.database, self._con.version, target.cluster)
+        self._closed = False
+        self._lock = threading.Lock()  # one commit at a time from this process
+        try:
+            self._create_tables()
+        except StoreError:
+            self._con.close()
+            raise
+        self.questions = Questions(self._con, self.layout)
+        self._insert_settings: dict[str, int | str] = {"insert_deduplicate": 0}
+        if target.cluster:
+            # A 2xx only once every shard has its rows, not when the Distributed table queued them.
+            self._insert_settings["insert_distributed_sync"] = 1
+
+    def __repr__(self) -> str:
+        return f"ClickHouseStore({self.url!r})"
+
+    # ------------------------------------------------------------------ set-up
+
+    def _nodes(self) -> list[tuple[str, int]]:
+        """Every node of the cluster, as (host, native port)."""
+        rows = self._con.rows(
+            "SELECT DISTINCT host_address, port FROM system.clusters "
+            f"WHERE cluster = {literal(self.target.cluster)}"
+        )
+        if not rows:
+            raise StoreError(
+                f"ClickHouse knows no cluster {self.target.cluster!r} (see its remote_servers)"
+            )
+        return [(str(host), int(port)) for host, port in rows]
+
+    def _create_tables(self) -> None:
+        if not self.target.cluster:
+            for statement in self.layout.node_ddl():
+                self._con.run(statement)
+            return
+        for host, port in self._nodes():
+            node = connect(self.target, host, port)
+            try:
+                for statement in self.layout.node_ddl():
+                    node.run(statement)
+            finally:
+                node.close()
+
+    # ------------------------------------------------------------------ writes
+
+    def commit(
+        self, submissions: Sequence[Submission], *, now: dt.datetime | None = None
+    ) -> list[Outcome]:
+        now = naive_utc(now) if now is not None else utc_now()
+        with self._lock:
+            self._check_open()
+            plan = CommitPlan(submissions)
+            held = self._held(plan.keys, now)
+            resolution = plan.resolve(held, lambda: now)
+            if resolution.rows:
+                self._insert_rows(resolution.rows)
+            fresh = [
+                (key, answer.decode("utf-8", "surrogateescape"), now)
+                for key, answer in zip(plan.keys, plan.answers, strict=True)
+                if key not in held
+            ]
+            if fresh:
+                self._con.insert(
+                    self.layout.table("idempotency_keys"),
+                    ("key", "answer", "created_at"),
+                    [(k, a, _aware(at)) for k, a, at in fresh],
+                    self._insert_settings,
+                )
+            return resolution.outcomes
+
+    def insert_events(self, events: Sequence[Mapping[str, object]], received_at: dt.datetime) -> int:
+        at = naive_utc(received_at)
+        rows = [(*(event[name] for name in FIELD_NAMES), at) for event in events]
+        if rows:
+            with self._lock:
+                self._check_open()
+                self._insert_rows(rows)
+        return len(rows)
+
+    def _insert_rows(self, rows: Sequence[Sequence[Any]]) -> None:
+        interactive = FIELD_NAMES.index("is_interactive")
+        prepared = [
+            (*row[:interactive], 1 if row[interactive] else 0, *row[interactive + 1 : -1],
+             _aware(row[-1]))
+            for row in rows
+        ]  # fmt: skip
+        self._con.insert(self.layout.table("events"), COLUMNS, prepared, self._insert_settings)
+
+    def fold_rollups(self, *, force: bool = False) -> int:
+        """Nothing to fold: the server keeps `installations` up to date as rows arrive."""
+        return 0
+
+    def prune(self, before: dt.datetime) -> int:
+        """Delete events received before `before`; whole months go as partitions."""
+        before = naive_utc(before)
+        events = self.layout.local("events")
+        with self._lock:
+            self._check_open()
+            counted = self._con.rows(
+                f"SELECT count() FROM {self.layout.table('events')} "
+                f"WHERE received_at < {literal(before)}"
+            )
+            deleted = int(counted[0][0])
+            if not deleted:
+                return 0
+            month = before.year * 100 + before.month
+            for node in self._each_node():
+                for (partition,) in node.rows(
+                    "SELECT DISTINCT partition FROM system.parts WHERE active "
+                    f"AND database = {literal(self.layout.database)} "
+                    f"AND table = {literal(events.split('.', 1)[1])}"
+                ):
+                    if int(partition) < month:
+                        node.run(f"ALTER TABLE {events} DROP PARTITION {partition}")
+                node.run(f"ALTER TABLE {events} DELETE WHERE received_at < {literal(before)}")
+                self._await_mutations(node, events)
+                # Installations with no event left are forgotten; the others keep their first day.
+                installations = self.layout.local("installations")
+                node.run(
+                    f"ALTER TABLE {installations} DELETE WHERE installation_id NOT IN "
+                    f"(SELECT installation_id FROM {events})"
+                )
+                self._await_mutations(node, installations)
+        return deleted
+
+    def expire_keys(self, before: dt.datetime) -> int:
+        """Forget idempotency answers created before `before` (whole days drop as partitions)."""
+        before = naive_utc(before)
+        keys = self.layout.local("idempotency_keys")
+        with self._lock:
+            self._check_open()
+            counted = self._con.rows(
+                f"SELECT count() FROM {self.layout.table('idempotency_keys')} "
+                f"WHERE created_at < {literal(before)}"
+            )
+            expired = int(counted[0][0])
+            if not expired:
+                return 0
+            for node in self._each_node():
+                node.run(f"ALTER TABLE {keys} DELETE WHERE created_at < {literal(before)}")
+                self._await_mutations(node, keys)
+        return expired
+
+    def _each_node(self) -> list[Connection]:
+        if not self.target.cluster:
+            return [self._con]
+        return [connect(self.target, host, port) for host, port in self._nodes()]
+
+    def _await_mutations(self, node: Connection, table: str) -> None:
+        """Wait until the table's mutations are done (18.16 has no mutations_sync)."""
+        database, name = table.split(".", 1)
+        deadline = time.monotonic() + MUTATION_TIMEOUT_S
+        while time.monotonic() < deadline:
+            ((pending,),) = node.rows(
+                "SELECT count() FROM system.mutations WHERE NOT is_done "
+                f"AND database = {literal(database)} AND table = {literal(name)}"
+            )
+            if not pending:
+                return
+            time.sleep(POLL_S)  # polling the server's own progress table
+        raise StoreError(f"ClickHouse has not finished deleting from {table} yet")
+
+    # ------------------------------------------------------------------ reads
+
+    def _held(self, keys: Sequence[str], now: dt.datetime) -> dict[str, bytes]:
+        if not keys:
+            return {}
+        rows = self._con.rows(
+            f"SELECT key, argMin(answer, created_at) FROM {self.layout.table('idempotency_keys')} "
+            f"WHERE key IN ({', '.join(literal(k) for k in keys)}) "
+            f"AND created_at >= {literal(now - IDEMPOTENCY_WINDOW)} GROUP BY key"
+        )
+        return {str(key): str(answer).encode("utf-8", "surrogateescape") for key, answer in rows}
+
+    def lookup_answer(self, key: str, *, now: dt.datetime | None = None) -> bytes | None:
+        now = naive_utc(now) if now is not None else utc_now()
+        self._check_open()
+        return self._held([key], now).get(key)
+
+    def count(self) -> int:
+        """How many events the store holds."""
+        return int(self._con.rows(f"SELECT count() FROM {self.layout.table('events')}")[0][0])
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one SELECT in ClickHouse SQL over this store's database (for tests and
+        tools); `?` marks parameters."""
+        if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            raise StoreError("query() runs SELECT statements only")
+        self._check_open()
+        return self._con.rows(_bind(self._qualify(sql), params))
+
+    def _qualify(self, sql: str) -> str:
+        import re
+
+        names = "|".join(("events", "idempotency_keys", "installations"))
+        return re.sub(rf"\b(FROM|JOIN)\s+({names})\b", rf"\1 {self.layout.database}.\2", sql)
+
+    def ping(self) -> None:
+        self._check_open()
+        self._con.rows("SELECT 1")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._con.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError("the store is closed")
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """A naive UTC time as an aware one (the driver would otherwise take the machine's zone)."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+
+
+def _bind(sql: str, params: Sequence[object]) -> str:
+    pieces = sql.split("?")
+    if len(pieces) != len(params) + 1:
+        raise StoreError("query(): as many parameters as ? marks, please")
+    out = pieces[0]
+    for value, piece in zip(params, pieces[1:], strict=True):
+        out += literal(value) + piece
+    return out
+
+
+def _fields(target: urls.Target) -> dict[str, Any]:
+    return {name: getattr(target, name) for name in urls.Target.__dataclass_fields__}
