@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[server,demo,audit,dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[server,clickhouse,demo,audit,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

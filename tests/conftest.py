@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
     from candor.storage.base import Store
 
+# The ClickHouse store's servers and fixtures (clickhouse_server, clickhouse_url, chdb_url).
+pytest_plugins = ["tests.support.clickhouse_fixtures"]
+
 # Variables that would change what telemetry does, or where traffic goes, if the developer's
 # or CI's own environment leaked into a test.
 SCRUBBED_PREFIXES = ("YOUR_PLATFORM_", "CANDOR_")

@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 # scheme → "module:Class"; the class takes the URL and opens the store.
 STORES: dict[str, str] = {
     "duckdb": "candor.storage.duckdb:DuckDBStore",
-    "clickhouse": "candor.storage.clickhouse:ClickHouseStore",  # extra [clickhouse]
-    "clickhouses": "candor.storage.clickhouse:ClickHouseStore",  # the same over TLS
+    # extra [clickhouse]; chdb (ClickHouse's engine in process) is pip install chdb
+    "clickhouse": "candor.storage.clickhouse:ClickHouseStore",
+    "clickhouses": "candor.storage.clickhouse:ClickHouseStore",
+    "chdb": "candor.storage.clickhouse:ClickHouseStore",
 }
 DEFAULT_SCHEME = "duckdb"  # a plain path is an embedded DuckDB file
 
