@@ -1,0 +1,141 @@
+"""The ClickHouse store itself, on chDB (the current engine) and on a real 18.16 server:
+what its URL means, the DDL each version gets, and the exact definitions of its answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import pytest
+
+from candor.schema import FIELD_NAMES
+from candor.storage import open_store
+from candor.storage.base import StoreError, Submission
+from candor.storage.clickhouse.questions import Scope
+from candor.storage.clickhouse.url import PASSWORD_VARIABLE, parse
+from tests.support.load import make_event
+
+if TYPE_CHECKING:
+    from candor.storage.clickhouse import ClickHouseStore
+    from tests.support.clickhouse import ClickHouseServer
+
+DAY = dt.datetime(2026, 3, 2, 12, 0)
+
+
+@pytest.fixture(params=["chdb", "server-18.16"])
+def ch_store(request: pytest.FixtureRequest) -> ClickHouseStore:
+    url = request.getfixturevalue("chdb_url" if request.param == "chdb" else "clickhouse_url")
+    store = open_store(url)
+    request.addfinalizer(store.close)
+    return store  # type: ignore[return-value]
+
+
+def row(**changes: object) -> tuple[object, ...]:
+    values = make_event(**changes)
+    return tuple(values[name] for name in FIELD_NAMES)
+
+
+def test_url_forms_and_password_from_the_environment() -> None:
+    """Default ports per scheme, a default database, the password from the URL or the
+    environment, and a display form that never shows it."""
+    plain = parse("clickhouse://alice:s%40cret@db.example:9100/telemetry")
+    assert (plain.host, plain.port, plain.user, plain.password, plain.database) == (
+        "db.example", 9100, "alice", "s@cret", "telemetry",
+    )  # fmt: skip
+    assert not plain.secure
+    tls = parse("clickhouses://alice@db.example/t?cluster=main", {PASSWORD_VARIABLE: "env-pw"})
+    assert (tls.port, tls.password, tls.secure, tls.cluster) == (9440, "env-pw", True, "main")
+    assert "env-pw" not in tls.display and "s@cret" not in plain.display
+    assert tls.display == "clickhouses://alice@db.example:9440/t?cluster=main"
+    for bad in ("clickhouse:///db", "clickhouse://h/bad-name!", "clickhouse://h/db?color=red"):
+        with pytest.raises(StoreError):
+            parse(bad)
+
+
+def test_a_wrong_password_is_one_clear_line(clickhouse_server: ClickHouseServer) -> None:
+    url = f"clickhouse://candor:wrong@127.0.0.1:{clickhouse_server.tcp_port}/x"
+    with pytest.raises(StoreError) as caught:
+        open_store(url)
+    assert "\n" not in str(caught.value)
+    assert "password" in str(caught.value) and "wrong" not in str(caught.value)
+
+
+def test_an_unreachable_server_is_a_store_error() -> None:
+    from tests.conftest import unused_port
+
+    with pytest.raises(StoreError, match="cannot reach ClickHouse"):
+        open_store(f"clickhouse://candor@127.0.0.1:{unused_port()}/x")
+
+
+def test_ddl_follows_the_server_version(ch_store: ClickHouseStore) -> None:
+    """LowCardinality and TTL where the server has them, plain types on 18.16; the events
+    table is partitioned by month and ordered for the dashboard's filters."""
+    ((create,),) = ch_store.query(
+        "SELECT create_table_query FROM system.tables WHERE database = ? AND name = 'events'",
+        [ch_store.layout.database],
+    )
+    assert "toYYYYMM(received_at)" in create
+    assert "ORDER BY (toDate(received_at), command, cli_version, os_arch, installation_id)" in create
+    modern = ch_store.layout.version >= (20,)
+    assert ("LowCardinality(String)" in create) is modern
+    ((keys,),) = ch_store.query(
+        "SELECT create_table_query FROM system.tables WHERE database = ? "
+        "AND name = 'idempotency_keys'",
+        [ch_store.layout.database],
+    )
+    assert ("TTL" in keys) is modern
+
+
+def test_percentiles_are_nearest_rank(ch_store: ClickHouseStore) -> None:
+    """pN is the ⌈N·n/100⌉-th smallest duration: checked on sizes where a float rank or
+    ClickHouse's own quantileExact would pick another element."""
+    durations = {"a": [10, 20, 30, 40], "b": list(range(1, 101)), "c": [7], "d": list(range(1, 11))}
+    ch_store.commit(
+        [
+            Submission([row(command=cmd, duration_ms=d) for d in values], DAY, b"ok")
+            for cmd, values in durations.items()
+        ]
+    )
+    scope = Scope(dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 3))
+    got = {cmd: (n, p, top) for cmd, n, p, top in ch_store.questions.percentiles(scope, ["command"])}
+
+    def rank(values: list[int], n: int) -> int:
+        ordered = sorted(values)
+        return ordered[-(-n * len(ordered) // 100) - 1]
+
+    expected = {
+        cmd: (len(v), [rank(v, 50), rank(v, 90), rank(v, 99)], max(v))
+        for cmd, v in durations.items()
+    }
+    assert got == expected
+    assert got["a"][1] == [20, 40, 40]  # the p50 of four runs is the 2nd
+
+
+def test_a_key_committed_by_one_store_replays_through_another(
+    request: pytest.FixtureRequest,
+) -> None:
+    """Two stores on one server (two collectors): the key lives in ClickHouse, so a retry
+    through the second is answered with the first's answer and stores nothing."""
+    url = request.getfixturevalue("clickhouse_url")
+    first, second = open_store(url), open_store(url)
+    try:
+        assert not first.commit([Submission([row(), row()], None, b"first", "batch-1")])[0].replayed
+        again = second.commit([Submission([row(), row()], None, b"second", "batch-1")])
+        assert (again[0].answer, again[0].replayed) == (b"first", True)
+        assert second.lookup_answer("batch-1") == b"first"
+        assert first.count() == second.count() == 2  # type: ignore[attr-defined]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_first_day_survives_a_prune(ch_store: ClickHouseStore) -> None:
+    """An installation first seen before a prune is not new again on its next day."""
+    iid = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
+    ch_store.commit([Submission([row(installation_id=iid)], dt.datetime(2026, 1, 5), b"x")])
+    ch_store.commit([Submission([row(installation_id=iid)], dt.datetime(2026, 3, 2), b"x")])
+    assert ch_store.prune(dt.datetime(2026, 3, 1)) == 1
+    scope = Scope(dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 3))
+    assert ch_store.questions.overview(scope)[2:4] == (1, 0)  # active, not new
+    assert ch_store.prune(dt.datetime(2026, 4, 1)) == 1
+    assert ch_store.query("SELECT count() FROM installations") == [(0,)]
