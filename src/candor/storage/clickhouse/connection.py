@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import queue
 import re
 import threading
@@ -123,6 +124,9 @@ class DriverConnection:
             ) from None
 
         self._driver = clickhouse_driver
+        # The driver logs each failed socket operation with a traceback; the store turns every
+        # failure into one StoreError line, which the collector reports once.
+        logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL)
         self._target = target
         self._where = f"{host}:{port}"
         self._options: dict[str, Any] = {
