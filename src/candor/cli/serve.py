@@ -9,6 +9,7 @@ is read beyond the socket's own (used by the in-memory rate limiter) or written 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import signal
 import sys
@@ -88,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
         f"only committing; 'none' for DuckDB's default "
         f"(default {DEFAULT_MEMORY_LIMIT}; env CANDOR_MEMORY_LIMIT)",
     )
+    parser.add_argument(
+        "--cluster",
+        metavar="NAME",
+        help="with a clickhouse:// store: create its tables replicated and sharded over this "
+        "cluster of the server's remote_servers (ReplicatedMergeTree + Distributed)",
+    )
     parser.add_argument("--log-level", choices=LOG_LEVELS, help="default info")
     return parser
 
@@ -112,6 +119,8 @@ def main(argv: list[str]) -> int:
         )
     except SettingsError as error:
         raise UsageError(str(error)) from None
+    if args.cluster:
+        settings = dataclasses.replace(settings, store=_with_cluster(settings.store, args.cluster))
     if settings.tls_cert is not None and settings.tls_key is not None:
         preflight.check_tls(settings.tls_cert, settings.tls_key)
     preflight.check_memory_limit(settings.memory_limit)
@@ -121,6 +130,15 @@ def main(argv: list[str]) -> int:
     finally:
         for sock in listeners:
             sock.close()
+
+
+def _with_cluster(store: str, cluster: str) -> str:
+    """The ClickHouse store URL `store` asking for `cluster` (the store checks the name)."""
+    from candor.storage import scheme_of
+
+    if scheme_of(store) not in ("clickhouse", "clickhouses"):
+        raise UsageError("--cluster needs a ClickHouse server store: --store clickhouse://…")
+    return store + ("&" if "?" in store else "?") + f"cluster={cluster}"
 
 
 def serve(settings: Settings, listeners: list[socket.socket]) -> int:

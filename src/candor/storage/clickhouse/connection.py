@@ -101,7 +101,7 @@ def _plain(value: Any) -> Any:
 
 
 def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
+    text = str(error).split("Stack trace:")[0].strip().rstrip(".") + "."
     for line in text.splitlines():
         line = line.strip()
         if line and line != "Code: " and not re.fullmatch(r"Code: \d+\.", line):

@@ -57,6 +57,13 @@ class ClickHouseStore:
         self.url = target.display
         self.path: str | None = target.path
         self._con: Connection = connect(target)
+        if target.cluster is None:
+            # A store created with a cluster is opened as one without asking again (report,
+            # export, prune): its events table is Distributed over that cluster.
+            found = self._cluster_of_existing_tables(target.database)
+            if found:
+                target = urls.Target(**{**_fields(target), "cluster": found})
+                self.target = target
         self.layout = Layout(target.database, self._con.version, target.cluster)
         self._closed = False
         self._lock = threading.Lock()  # one commit at a time from this process
@@ -75,6 +82,16 @@ class ClickHouseStore:
         return f"ClickHouseStore({self.url!r})"
 
     # ------------------------------------------------------------------ set-up
+
+    def _cluster_of_existing_tables(self, database: str) -> str | None:
+        import re
+
+        rows = self._con.rows(
+            "SELECT engine_full FROM system.tables "
+            f"WHERE database = {literal(database)} AND name = 'events'"
+        )
+        found = re.match(r"Distributed\('?(\w+)'?", str(rows[0][0])) if rows else None
+        return found.group(1) if found else None
 
     def _nodes(self) -> list[tuple[str, int]]:
         """Every node of the cluster, as (host, native port)."""

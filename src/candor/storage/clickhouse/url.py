@@ -99,6 +99,15 @@ def parse(url: str, environ: Mapping[str, str] = os.environ) -> Target:
     )
 
 
+def with_cluster(url: str, cluster: str) -> str:
+    """`url` asking for the cluster `cluster` (`candor serve --cluster NAME`)."""
+    if urlsplit(url).scheme.lower() not in ("clickhouse", "clickhouses"):
+        raise StoreError("--cluster needs a ClickHouse server store: --store clickhouse://…")
+    if not _NAME.match(cluster):
+        raise StoreError(f"cluster name {cluster!r}: letters, digits and _ only")
+    return url + ("&" if "?" in url else "?") + f"cluster={cluster}"
+
+
 def _redact(url: str) -> str:
     """`url` with any password replaced, for error messages."""
     return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
