@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 # How a test reaches each backend: a URL in tmp_path, or a server it would need.
 URLS = {"duckdb": "duckdb://{tmp}/events.duckdb"}
 LIBRARIES = {"duckdb": "duckdb"}
+# Backends whose location a fixture provides: chDB in tmp_path; a real ClickHouse server
+# (Debian's 18.16, tests/support/clickhouse.py) with a fresh database per test.
+URL_FIXTURES = {"chdb": "chdb_url", "clickhouse": "clickhouse_url"}
 
 
 # One scheme per backend class (clickhouses:// is clickhouse:// over TLS).
@@ -36,6 +39,9 @@ BACKENDS = sorted(
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh store URL per backend (a backend whose library or server is absent is skipped)."""
     scheme = request.param
+    if scheme in URL_FIXTURES:
+        url: str = request.getfixturevalue(URL_FIXTURES[scheme])
+        return url
     if scheme not in URLS:
         pytest.skip(f"no test location for the {scheme} store")
     pytest.importorskip(LIBRARIES[scheme])

@@ -11,7 +11,7 @@ import pytest
 from candor.schema import FIELD_NAMES
 from candor.storage import open_store
 from candor.storage.base import StoreError, Submission
-from candor.storage.clickhouse.questions import Scope
+from candor.storage.questions import NO_FILTERS, TimeRange
 from candor.storage.clickhouse.url import PASSWORD_VARIABLE, parse
 from tests.support.load import make_event
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from tests.support.clickhouse import ClickHouseServer
 
 DAY = dt.datetime(2026, 3, 2, 12, 0)
+RANGE = TimeRange(dt.date(2026, 3, 1), dt.date(2026, 3, 2))
 
 
 @pytest.fixture(params=["chdb", "server-18.16"])
@@ -96,8 +97,8 @@ def test_percentiles_are_nearest_rank(ch_store: ClickHouseStore) -> None:
             for cmd, values in durations.items()
         ]
     )
-    scope = Scope(dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 3))
-    got = {cmd: (n, p, top) for cmd, n, p, top in ch_store.questions.percentiles(scope, ["command"])}
+    rows = ch_store.duration_percentiles(RANGE, NO_FILTERS, by_version=False)
+    got = {p.command: (p.events, [p.p50, p.p90, p.p99], p.max) for p in rows}
 
     def rank(values: list[int], n: int) -> int:
         ordered = sorted(values)
@@ -135,7 +136,7 @@ def test_first_day_survives_a_prune(ch_store: ClickHouseStore) -> None:
     ch_store.commit([Submission([row(installation_id=iid)], dt.datetime(2026, 1, 5), b"x")])
     ch_store.commit([Submission([row(installation_id=iid)], dt.datetime(2026, 3, 2), b"x")])
     assert ch_store.prune(dt.datetime(2026, 3, 1)) == 1
-    scope = Scope(dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 3))
-    assert ch_store.questions.overview(scope)[2:4] == (1, 0)  # active, not new
+    totals = ch_store.usage_totals(RANGE, NO_FILTERS)
+    assert (totals.installations, totals.new_installations) == (1, 0)
     assert ch_store.prune(dt.datetime(2026, 4, 1)) == 1
     assert ch_store.query("SELECT count() FROM installations") == [(0,)]

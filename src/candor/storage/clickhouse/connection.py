@@ -75,9 +75,11 @@ def literal(value: object) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, dt.datetime):
+        # A string: the column it meets (DateTime('UTC') or DateTime64(6, 'UTC')) reads it in
+        # UTC with its own precision. For comparisons use Layout.moment, which knows that.
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        return f"toDateTime('{value.isoformat(sep=' ', timespec='seconds')}', 'UTC')"
+        return f"'{value.isoformat(sep=' ', timespec='microseconds')}'"
     if isinstance(value, dt.date):
         return f"toDate('{value.isoformat()}')"
     if isinstance(value, bytes):

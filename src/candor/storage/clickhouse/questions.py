@@ -14,8 +14,7 @@ The definitions are DuckDB's (candor.storage.duckdb) exactly:
   picks another rank, and `quantileExactHigh` is missing before 20.x).
 - an installation is new on the day of its first event ever stored (`installations`).
 
-Each method returns rows in the layout the shared shaping code expects (the SELECT lists of
-candor.storage.duckdb's queries); the values are plain Python (dates, ints, strings).
+Each method answers one question of `candor.storage.questions` with its typed rows.
 """
 
 from __future__ import annotations
@@ -23,37 +22,51 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from candor.storage.clickhouse.connection import literal
+from candor.storage.questions import (
+    Breakdown,
+    DayCount,
+    DimensionValues,
+    ErrorCounts,
+    ErrorTally,
+    FailureTally,
+    InstallationCounts,
+    InteractiveTally,
+    Percentiles,
+    PlatformCounts,
+    Tally,
+    Totals,
+    VersionCounts,
+    VersionDay,
+    VersionTotal,
+    WeekCount,
+)
 
 if TYPE_CHECKING:
-    import datetime as dt
     from collections.abc import Mapping, Sequence
 
     from candor.storage.clickhouse.connection import Connection
     from candor.storage.clickhouse.schema import Layout
+    from candor.storage.questions import Filters, TimeRange
 
 Rows = list[tuple[Any, ...]]
 PERCENTILES = (50, 90, 99)
-FILTER_COLUMNS = ("cli_version", "os_arch", "command", "is_interactive")
+INSTALLS = ("uniqExactState(installation_id)", "uniqExactMerge")
+EVENTS = ("count()", "sum")
 
 
 class Scope:
-    """A question's half-open time range [start, end) and its equality filters."""
+    """A question's range (whole UTC days, by received_at) and its equality filters."""
 
-    def __init__(
-        self, start: dt.datetime, end: dt.datetime, filters: Mapping[str, object] | None = None
-    ) -> None:
-        self.start = start
-        self.end = end
-        self.filters = {k: v for k, v in (filters or {}).items() if v is not None}
-        unknown = set(self.filters) - set(FILTER_COLUMNS)
-        if unknown:
-            raise ValueError(f"no filter on {sorted(unknown)[0]!r}")
+    def __init__(self, layout: Layout, time_range: TimeRange, filters: Filters) -> None:
+        self.layout = layout
+        self.time_range = time_range
+        self.filters = filters
 
     def where(self, extra: str = "") -> str:
         conditions = [
-            f"received_at >= {literal(self.start)}",
-            f"received_at < {literal(self.end)}",
-            *(f"{column} = {literal(value)}" for column, value in self.filters.items()),
+            f"received_at >= {self.layout.moment(self.time_range.start_time)}",
+            f"received_at < {self.layout.moment(self.time_range.end_time)}",
+            *(f"{column} = {literal(value)}" for column, value in self.filters.columns()),
         ]
         if extra:
             conditions.append(extra)
@@ -75,8 +88,8 @@ class Questions:
         first_days = (
             f"SELECT installation_id, toDate(minMerge(first_seen)) AS first_day "
             f"FROM {self._layout.table('installations')} GROUP BY installation_id "
-            f"HAVING first_day >= toDate({literal(scope.start)}) "
-            f"AND first_day < toDate({literal(scope.end)})"
+            f"HAVING first_day >= {literal(scope.time_range.start)} "
+            f"AND first_day <= {literal(scope.time_range.end)}"
         )
         return f"(installation_id, toDate(received_at)) {self._layout.global_in} ({first_days})"
 
@@ -90,104 +103,106 @@ class Questions:
         where: str = "",
         derived: Mapping[str, str] | None = None,
     ) -> Rows:
-        """One scan, several groupings. Returns (set index, *keys (NULL when not in the set),
-        *measures) per group.
+        """One scan, several groupings: (set index, *keys (NULL outside the set), *measures).
 
-        `keys` are expressions grouped at the finest grain (named by `derived` aliases or
-        columns); `measures` map a name to (inner aggregate, outer merge) — e.g. ("count()",
-        "sum"), ("uniqExactState(installation_id)", "uniqExactMerge").
+        `keys` are grouped at the finest grain (a `derived` expression or a column);
+        `measures` map a name to (inner aggregate, outer merge), e.g. ("count()", "sum").
         """
         derived = derived or {}
         inner_keys = [f"{derived[k]} AS {k}" if k in derived else k for k in keys]
         inner = ", ".join([*inner_keys, *(f"{agg} AS m_{n}" for n, (agg, _) in measures.items())])
-        outer_keys = []
+        outer_keys, group = [], ["g"]
         for key in keys:
-            holders = [index for index, kept in enumerate(sets) if key in kept]
+            holders = [str(index) for index, kept in enumerate(sets) if key in kept]
             if len(holders) == len(sets):
                 outer_keys.append(key)
-            elif holders:
-                outer_keys.append(f"if(g IN ({', '.join(map(str, holders))}), {key}, NULL) AS k_{key}")
+                group.append(key)
             else:
-                outer_keys.append(f"NULL AS k_{key}")
-        group = ", ".join(["g", *(k.rsplit(" AS ", 1)[-1] for k in outer_keys)])
+                kept = f"if(g IN ({', '.join(holders)}), {key}, NULL)" if holders else "NULL"
+                outer_keys.append(f"{kept} AS k_{key}")
+                group.append(f"k_{key}")
         outer = ", ".join(
             ["g", *outer_keys, *(f"{merge}(m_{n})" for n, (_, merge) in measures.items())]
         )
-        sql = (
+        return self._con.rows(
             f"SELECT {outer} FROM (SELECT {inner} FROM {self._events} "
             f"WHERE {scope.where(where)} GROUP BY {', '.join(keys)}) "
-            f"ARRAY JOIN {literal(list(range(len(sets))))} AS g GROUP BY {group}"
+            f"ARRAY JOIN {literal(list(range(len(sets))))} AS g GROUP BY {', '.join(group)}"
         )
-        return self._con.rows(sql)
 
     # ------------------------------------------------------------------ the questions
 
-    def overview(self, scope: Scope) -> tuple[int, int, int, int, int, int]:
-        """(events, failures, installations, new installations, interactive events, commands)."""
+    def usage_totals(self, scope: Scope) -> Totals:
         ((events, failures, active, new, interactive, used),) = self._con.rows(
             f"SELECT count(), countIf(status = 'failure'), uniqExact(installation_id), "
             f"uniqExactIf(installation_id, {self._is_new(scope)}), countIf(is_interactive = 1), "
             f"uniqExact(command) FROM {self._events} WHERE {scope.where()}"
         )
-        return int(events), int(failures), int(active), int(new), int(interactive), int(used)
+        return Totals(int(events), int(failures), int(active), int(new), int(interactive), int(used))
 
-    def commands(self, scope: Scope) -> Rows:
-        """(command, events, installations, all events, all installations) per command."""
+    def command_counts(self, scope: Scope) -> Breakdown:
         rows = self._grouping_sets(
-            scope,
-            ["command"],
-            [["command"], []],
-            {"ev": ("count()", "sum"), "u": ("uniqExactState(installation_id)", "uniqExactMerge")},
+            scope, ["command"], [["command"], []], {"ev": EVENTS, "u": INSTALLS}
         )
-        total = next(((ev, u) for g, _, ev, u in rows if g == 1), (0, 0))
-        return [(command, ev, u, *total) for g, command, ev, u in rows if g == 0]
+        total = next((Tally(None, int(ev), int(u)) for g, _, ev, u in rows if g == 1), None)
+        tallies = [Tally(command, int(ev), int(u)) for g, command, ev, u in rows if g == 0]
+        return Breakdown(tallies, total or Tally(None, 0, 0))
 
-    def percentiles(self, scope: Scope, keys: Sequence[str]) -> Rows:
-        """(*keys, runs, [p50, p90, p99], max duration) per group (nearest-rank)."""
-        key_list = ", ".join(keys)
+    def duration_percentiles(self, scope: Scope, *, by_version: bool) -> list[Percentiles]:
+        keys = "command, cli_version" if by_version else "command"
         picks = ", ".join(
             f"tupleElement(h[arrayFirstIndex(x -> x >= intDiv({n} * n + 99, 100), cum)], 1)"
             for n in PERCENTILES
         )
         rows = self._con.rows(
-            f"SELECT {key_list}, sum(c) AS n, arraySort(groupArray((d, c))) AS h, "
-            f"arrayCumSum(arrayMap(x -> tupleElement(x, 2), h)) AS cum, [{picks}], max(d) "
-            f"FROM (SELECT {key_list}, duration_ms AS d, count() AS c FROM {self._events} "
-            f"WHERE {scope.where()} GROUP BY {key_list}, d) GROUP BY {key_list}"
+            f"SELECT {keys}, sum(c) AS n, arraySort(groupArray((d, c))) AS h, "
+            f"arrayCumSum(arrayMap(x -> tupleElement(x, 2), h)) AS cum, {picks}, max(d) "
+            f"FROM (SELECT {keys}, duration_ms AS d, count() AS c FROM {self._events} "
+            f"WHERE {scope.where()} GROUP BY {keys}, d) GROUP BY {keys}"
         )
-        width = len(keys)
-        return [(*row[:width], row[width], list(row[width + 3]), row[width + 4]) for row in rows]
+        answer = []
+        for row in rows:
+            command, version = row[0], row[1] if by_version else None
+            n, _, _, p50, p90, p99, top = row[2:] if by_version else row[1:]
+            answer.append(
+                Percentiles(command, version, int(n), int(p50), int(p90), int(p99), int(top))
+            )
+        return answer
 
-    def error_rows(self, scope: Scope) -> Rows:
-        """(0, command, code, events, installations) per command × code; (1, NULL, code, …)."""
-        return self._grouping_sets(
+    def error_counts(self, scope: Scope) -> ErrorCounts:
+        failed = "error_code IS NOT NULL"
+        codes = self._grouping_sets(
             scope,
             ["command", "error_code"],
             [["command", "error_code"], ["error_code"]],
-            {"ev": ("count()", "sum"), "u": ("uniqExactState(installation_id)", "uniqExactMerge")},
-            where="error_code IS NOT NULL",
+            {"ev": EVENTS, "u": INSTALLS},
+            where=failed,
         )
-
-    def failure_sums(self, scope: Scope) -> Rows:
-        """(command, cli_version, events, failures)."""
-        return self._con.rows(
-            f"SELECT command, cli_version, count(), countIf(status = 'failure') "
-            f"FROM {self._events} WHERE {scope.where()} GROUP BY command, cli_version"
-        )
-
-    def failing(self, scope: Scope) -> Rows:
-        """(0, command, installations with a failure) and (1, cli_version, the same)."""
-        rows = self._grouping_sets(
+        sums = self._grouping_sets(
             scope,
             ["command", "cli_version"],
             [["command"], ["cli_version"]],
-            {"u": ("uniqExactState(installation_id)", "uniqExactMerge")},
-            where="error_code IS NOT NULL",
+            {"ev": EVENTS, "f": ("countIf(status = 'failure')", "sum")},
         )
-        return [(g, command if g == 0 else version, u) for g, command, version, u in rows]
+        failing = self._grouping_sets(
+            scope, ["command", "cli_version"], [["command"], ["cli_version"]], {"u": INSTALLS},
+            where=failed,
+        )  # fmt: skip
+        hit = {(g, c if g == 0 else v): int(u) for g, c, v, u in failing}
+        tallies: tuple[list[FailureTally], list[FailureTally]] = ([], [])
+        for g, command, version, events, failures in sums:
+            name = command if g == 0 else version
+            tallies[g].append(FailureTally(name, int(events), int(failures), hit.get((g, name), 0)))
+        return ErrorCounts(
+            by_code=[ErrorTally(None, code, int(ev), int(u)) for g, _, code, ev, u in codes if g],
+            by_command_and_code=[
+                ErrorTally(cmd, code, int(ev), int(u)) for g, cmd, code, ev, u in codes if not g
+            ],
+            by_command=tallies[0],
+            by_version=tallies[1],
+        )
 
-    def installations(self, scope: Scope) -> Rows:
-        """(0, day, active, new) per day; (1, week's Monday, active, 0) per week."""
+    def installation_counts(self, scope: Scope) -> InstallationCounts:
         rows = self._con.rows(
             f"SELECT g, if(g = 0, day, toMonday(day)) AS k, uniqExactMerge(u), "
             f"uniqExactIfMerge(n) FROM (SELECT toDate(received_at) AS day, "
@@ -196,44 +211,50 @@ class Questions:
             f"FROM {self._events} WHERE {scope.where()} GROUP BY day) "
             f"ARRAY JOIN [0, 1] AS g GROUP BY g, k"
         )
-        return [(g, day, u, n if g == 0 else 0) for g, day, u, n in rows]
+        return InstallationCounts(
+            daily=[DayCount(day, int(u), int(n)) for g, day, u, n in rows if g == 0],
+            weekly=[WeekCount(week, int(u)) for g, week, u, _ in rows if g == 1],
+        )
 
-    def adoption(self, scope: Scope) -> Rows:
-        """(g_day, g_version, day, version, installations, first day) for the four groupings."""
+    def version_counts(self, scope: Scope) -> VersionCounts:
         rows = self._grouping_sets(
             scope,
             ["day", "cli_version"],
             [["day", "cli_version"], ["day"], ["cli_version"], []],
-            {
-                "u": ("uniqExactState(installation_id)", "uniqExactMerge"),
-                "first": ("min(toDate(received_at))", "min"),
-            },
+            {"u": INSTALLS, "first": ("min(toDate(received_at))", "min")},
             derived={"day": "toDate(received_at)"},
         )
-        flags = {0: (0, 0), 1: (0, 1), 2: (1, 0), 3: (1, 1)}
-        return [(*flags[g], day, version, u, first) for g, day, version, u, first in rows]
+        return VersionCounts(
+            daily=[VersionDay(day, ver, int(u)) for g, day, ver, u, _ in rows if g in (0, 1)],
+            versions=[VersionTotal(ver, int(u), first) for g, _, ver, u, first in rows if g == 2],
+            installations=next((int(u) for g, _, _, u, _ in rows if g == 3), 0),
+        )
 
-    def platforms(self, scope: Scope) -> Rows:
-        """(g_os, g_interactive, os_arch, interactive, events, installations)."""
+    def platform_counts(self, scope: Scope) -> PlatformCounts:
         rows = self._grouping_sets(
             scope,
             ["os_arch", "is_interactive"],
             [["os_arch"], ["is_interactive"], []],
-            {"ev": ("count()", "sum"), "u": ("uniqExactState(installation_id)", "uniqExactMerge")},
+            {"ev": EVENTS, "u": INSTALLS},
         )
-        flags = {0: (0, 1), 1: (1, 0), 2: (1, 1)}
-        return [
-            (*flags[g], os_arch, None if flag is None else bool(flag), ev, u)
-            for g, os_arch, flag, ev, u in rows
-        ]
+        total = next((Tally(None, int(ev), int(u)) for g, _, _, ev, u in rows if g == 2), None)
+        return PlatformCounts(
+            os_arch=[Tally(os, int(ev), int(u)) for g, os, _, ev, u in rows if g == 0],
+            interactive=[
+                InteractiveTally(bool(flag), int(ev), int(u))
+                for g, _, flag, ev, u in rows
+                if g == 1
+            ],
+            total=total or Tally(None, 0, 0),
+        )
 
-    def dimensions(self, scope: Scope) -> Rows:
-        """(0, command, events), (1, cli_version, events), (2, os_arch, events): most used first."""
+    def dimension_values(self, scope: Scope) -> DimensionValues:
         rows = self._grouping_sets(
             scope,
             ["command", "cli_version", "os_arch"],
             [["command"], ["cli_version"], ["os_arch"]],
-            {"ev": ("count()", "sum")},
+            {"ev": EVENTS},
         )
-        answer = [(g, [c, v, o][g], ev) for g, c, v, o, ev in rows]
-        return sorted(answer, key=lambda r: (r[0], -r[2], r[1]))
+        ranked = sorted(((g, [c, v, o][g], int(ev)) for g, c, v, o, ev in rows),
+                        key=lambda r: (-r[2], r[1]))  # fmt: skip
+        return DimensionValues(*([name for g, name, _ in ranked if g == k] for k in range(3)))

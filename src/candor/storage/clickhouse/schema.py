@@ -19,11 +19,15 @@ rows live on one shard.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from candor.schema import FIELDS, UUID4_PATTERN
+from candor.storage.base import naive_utc
 
 LOW_CARDINALITY_SINCE = (19, 3)  # not experimental from here on
 TTL_SINCE = (19, 6)
 CODECS_SINCE = (19, 11)
+DATETIME64_SINCE = (20, 1)
 KEYS_TTL_DAYS = 2  # the idempotency window is a day; one more so a key never leaves early
 TABLES = ("events", "idempotency_keys", "installations")
 
@@ -38,6 +42,21 @@ class Layout:
         self.low_cardinality = version >= LOW_CARDINALITY_SINCE
         self.ttl = version >= TTL_SINCE
         self.codecs = version >= CODECS_SINCE
+        # received_at to the microsecond, as DuckDB keeps it; 18.16 has whole seconds only.
+        self.subsecond = version >= DATETIME64_SINCE
+        self.time_type = "DateTime64(6, 'UTC')" if self.subsecond else "DateTime('UTC')"
+
+    def moment(self, value: dt.datetime) -> str:
+        """`value` as a literal to compare a time column with. With whole seconds stored, a
+        bound with a fraction is rounded up, which keeps `x >= bound` and `x < bound` exact."""
+        value = naive_utc(value)
+        if not self.subsecond and value.microsecond:
+            value = value.replace(microsecond=0) + dt.timedelta(seconds=1)
+        # Typed, not a bare string: 18.16's primary-key analysis applies toDate() to the
+        # constant and fails on a String ("not of fixed size").
+        if self.subsecond:
+            return f"toDateTime64('{value.isoformat(sep=' ', timespec='microseconds')}', 6, 'UTC')"
+        return f"toDateTime('{value.isoformat(sep=' ', timespec='seconds')}', 'UTC')"
 
     # ------------------------------------------------------------------ names
 
@@ -102,7 +121,7 @@ class Layout:
             else:
                 kind = self._string(field.nullable)
             columns.append(f"{field.name} {kind}")
-        columns.append("received_at DateTime('UTC')")
+        columns.append(f"received_at {self.time_type}")
         if self.codecs:  # measured: smaller than LZ4 alone, and as fast to read
             columns = [
                 f"{c} CODEC(ZSTD(1))" if c.split()[0] in ("installation_id", "received_at",
@@ -118,10 +137,10 @@ class Layout:
         )
 
     def _keys(self) -> str:
-        ttl = f" TTL created_at + INTERVAL {KEYS_TTL_DAYS} DAY" if self.ttl else ""
+        ttl = f" TTL toDateTime(created_at) + INTERVAL {KEYS_TTL_DAYS} DAY" if self.ttl else ""
         return (
             f"CREATE TABLE IF NOT EXISTS {self.local('idempotency_keys')} "
-            "(key String, answer String, created_at DateTime('UTC')) "
+            f"(key String, answer String, created_at {self.time_type}) "
             f"ENGINE = {self._engine('idempotency_keys')} "
             f"PARTITION BY toDate(created_at) ORDER BY key{ttl}"
         )
@@ -129,7 +148,7 @@ class Layout:
     def _installations(self) -> str:
         return (
             f"CREATE TABLE IF NOT EXISTS {self.local('installations')} "
-            "(installation_id UUID, first_seen AggregateFunction(min, DateTime('UTC'))) "
+            f"(installation_id UUID, first_seen AggregateFunction(min, {self.time_type})) "
             f"ENGINE = {self._engine('installations', 'AggregatingMergeTree')} "
             "ORDER BY installation_id"
         )

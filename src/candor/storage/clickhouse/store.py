@@ -26,15 +26,30 @@ from candor.schema import FIELD_NAMES
 from candor.storage.base import IDEMPOTENCY_WINDOW, StoreError, naive_utc, utc_now
 from candor.storage.clickhouse import url as urls
 from candor.storage.clickhouse.connection import connect, literal
-from candor.storage.clickhouse.questions import Questions
+from candor.storage.clickhouse import export, synthetic
+from candor.storage.clickhouse.questions import Questions, Scope
 from candor.storage.clickhouse.schema import Layout
 from candor.storage.plan import CommitPlan
+from candor.storage.questions import NO_FILTERS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from candor.storage.base import Outcome, Submission
     from candor.storage.clickhouse.connection import Connection
+    from candor.storage.questions import (
+        Breakdown,
+        DimensionValues,
+        ErrorCounts,
+        Filters,
+        InstallationCounts,
+        Percentiles,
+        PlatformCounts,
+        TimeRange,
+        Totals,
+        VersionCounts,
+    )
+    from candor.storage.synthetic import SyntheticEvents
 
 log = logging.getLogger("candor.store")
 
@@ -66,6 +81,7 @@ class ClickHouseStore:
                 self.target = target
         self.layout = Layout(target.database, self._con.version, target.cluster)
         self._closed = False
+        self._last_stamp: dt.datetime | None = None
         self._lock = threading.Lock()  # one commit at a time from this process
         try:
             self._create_tables()
@@ -128,7 +144,7 @@ class ClickHouseStore:
             self._check_open()
             plan = CommitPlan(submissions)
             held = self._held(plan.keys, now)
-            resolution = plan.resolve(held, lambda: now)
+            resolution = plan.resolve(held, lambda: self._stamp(now))
             if resolution.rows:
                 self._insert_rows(resolution.rows)
             fresh = [
@@ -144,6 +160,17 @@ class ClickHouseStore:
                     self._insert_settings,
                 )
             return resolution.outcomes
+
+    def _stamp(self, now: dt.datetime) -> dt.datetime:
+        """This commit's received_at: `now`, or just after the previous commit's if the clock
+        has not moved on. With whole seconds stored (18.16) commits in one second share it."""
+        last = self._last_stamp
+        if self.layout.subsecond:
+            stamp = now if last is None or now > last else last + dt.timedelta(microseconds=1)
+        else:
+            stamp = now if last is None or now > last else last
+        self._last_stamp = stamp
+        return stamp
 
     def insert_events(self, events: Sequence[Mapping[str, object]], received_at: dt.datetime) -> int:
         at = naive_utc(received_at)
@@ -163,9 +190,15 @@ class ClickHouseStore:
         ]  # fmt: skip
         self._con.insert(self.layout.table("events"), COLUMNS, prepared, self._insert_settings)
 
-    def fold_rollups(self, *, force: bool = False) -> int:
-        """Nothing to fold: the server keeps `installations` up to date as rows arrive."""
-        return 0
+    def tidy(self) -> None:
+        """Nothing deferred: the server keeps `installations` up to date as rows arrive."""
+
+    def insert_synthetic(self, spec: SyntheticEvents) -> int:
+        """The synthetic model's events, drawn by the same generator as the DuckDB store's (so a
+        seed gives the same events on every backend), moved in 100 000-row inserts."""
+        with self._lock:
+            self._check_open()
+            return synthetic.insert(self._con, self.layout, spec, self._insert_settings)
 
     def prune(self, before: dt.datetime) -> int:
         """Delete events received before `before`; whole months go as partitions."""
@@ -175,7 +208,7 @@ class ClickHouseStore:
             self._check_open()
             counted = self._con.rows(
                 f"SELECT count() FROM {self.layout.table('events')} "
-                f"WHERE received_at < {literal(before)}"
+                f"WHERE received_at < {self.layout.moment(before)}"
             )
             deleted = int(counted[0][0])
             if not deleted:
@@ -189,7 +222,7 @@ class ClickHouseStore:
                 ):
                     if int(partition) < month:
                         node.run(f"ALTER TABLE {events} DROP PARTITION {partition}")
-                node.run(f"ALTER TABLE {events} DELETE WHERE received_at < {literal(before)}")
+                node.run(f"ALTER TABLE {events} DELETE WHERE received_at < {self.layout.moment(before)}")
                 self._await_mutations(node, events)
                 # Installations with no event left are forgotten; the others keep their first day.
                 installations = self.layout.local("installations")
@@ -208,13 +241,13 @@ class ClickHouseStore:
             self._check_open()
             counted = self._con.rows(
                 f"SELECT count() FROM {self.layout.table('idempotency_keys')} "
-                f"WHERE created_at < {literal(before)}"
+                f"WHERE created_at < {self.layout.moment(before)}"
             )
             expired = int(counted[0][0])
             if not expired:
                 return 0
             for node in self._each_node():
-                node.run(f"ALTER TABLE {keys} DELETE WHERE created_at < {literal(before)}")
+                node.run(f"ALTER TABLE {keys} DELETE WHERE created_at < {self.layout.moment(before)}")
                 self._await_mutations(node, keys)
         return expired
 
@@ -245,7 +278,7 @@ class ClickHouseStore:
         rows = self._con.rows(
             f"SELECT key, argMin(answer, created_at) FROM {self.layout.table('idempotency_keys')} "
             f"WHERE key IN ({', '.join(literal(k) for k in keys)}) "
-            f"AND created_at >= {literal(now - IDEMPOTENCY_WINDOW)} GROUP BY key"
+            f"AND created_at >= {self.layout.moment(now - IDEMPOTENCY_WINDOW)} GROUP BY key"
         )
         return {str(key): str(answer).encode("utf-8", "surrogateescape") for key, answer in rows}
 
@@ -256,7 +289,58 @@ class ClickHouseStore:
 
     def count(self) -> int:
         """How many events the store holds."""
-        return int(self._con.rows(f"SELECT count() FROM {self.layout.table('events')}")[0][0])
+        return self.count_events()
+
+    def count_events(self, start: dt.datetime | None = None, end: dt.datetime | None = None) -> int:
+        conditions = ["1"]
+        if start is not None:
+            conditions.append(f"received_at >= {self.layout.moment(start)}")
+        if end is not None:
+            conditions.append(f"received_at < {self.layout.moment(end)}")
+        self._check_open()
+        rows = self._con.rows(
+            f"SELECT count() FROM {self.layout.table('events')} WHERE {' AND '.join(conditions)}"
+        )
+        return int(rows[0][0])
+
+    def export_events(self, path: str, fmt: str, time_range: TimeRange | None = None) -> int:
+        self._check_open()
+        return export.write(self._con, self.layout, path, fmt, time_range)
+
+    # The analytics questions (candor.storage.questions says what each answers), each one
+    # statement or three computed by the server.
+
+    def usage_totals(self, time_range: TimeRange, filters: Filters) -> Totals:
+        return self._ask(time_range, filters).usage_totals(Scope(self.layout, time_range, filters))
+
+    def command_counts(self, time_range: TimeRange, filters: Filters) -> Breakdown:
+        return self._ask(time_range, filters).command_counts(Scope(self.layout, time_range, filters))
+
+    def duration_percentiles(
+        self, time_range: TimeRange, filters: Filters, *, by_version: bool
+    ) -> list[Percentiles]:
+        return self._ask(time_range, filters).duration_percentiles(
+            Scope(self.layout, time_range, filters), by_version=by_version
+        )
+
+    def error_counts(self, time_range: TimeRange, filters: Filters) -> ErrorCounts:
+        return self._ask(time_range, filters).error_counts(Scope(self.layout, time_range, filters))
+
+    def installation_counts(self, time_range: TimeRange, filters: Filters) -> InstallationCounts:
+        return self._ask(time_range, filters).installation_counts(Scope(self.layout, time_range, filters))
+
+    def version_counts(self, time_range: TimeRange, filters: Filters) -> VersionCounts:
+        return self._ask(time_range, filters).version_counts(Scope(self.layout, time_range, filters))
+
+    def platform_counts(self, time_range: TimeRange, filters: Filters) -> PlatformCounts:
+        return self._ask(time_range, filters).platform_counts(Scope(self.layout, time_range, filters))
+
+    def dimension_values(self, time_range: TimeRange) -> DimensionValues:
+        return self._ask(time_range, NO_FILTERS).dimension_values(Scope(self.layout, time_range, NO_FILTERS))
+
+    def _ask(self, time_range: TimeRange, filters: Filters) -> Questions:
+        self._check_open()
+        return self.questions
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         """Rows of one SELECT in ClickHouse SQL over this store's database (for tests and
