@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint format pytest install system-deps fuzz bench-client bench-collector bench-queries clean
+.PHONY: run test lint format pytest install system-deps fuzz bench-client bench-collector bench-queries bench-scale clean
 
 # Create the virtual environment and install the project with every extra; redone when
 # pyproject.toml changes.
@@ -70,6 +70,9 @@ bench-queries: install
 
 bench-audit: install system-deps
 	$(PY) bench/audit.py
+
+bench-scale: install system-deps
+	$(PY) bench/scale.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
