@@ -8,10 +8,9 @@ The definitions are DuckDB's (candor.storage.duckdb) exactly:
   grouping set, and the outer query groups by `g` and the keys that set keeps (GROUPING SETS,
   written so that 18.16 runs it too).
 - percentiles are nearest-rank: pN is the smallest duration with at least N % of the runs at or
-  below it, i.e. the ⌈N·n/100⌉-th smallest (integer arithmetic, no float rounding). The server
-  counts runs per (group, duration), sorts those pairs, and picks the first whose cumulative
-  count reaches that rank: exact, and far less to sort than every duration (`quantileExact`
-  picks another rank, and `quantileExactHigh` is missing before 20.x).
+  below it, i.e. the ⌈N·n/100⌉-th smallest (integer arithmetic, no float rounding), picked from
+  the group's sorted durations (`quantileExact` picks another rank when N·n/100 is whole, and
+  `quantileExactHigh` is missing before 20.x).
 - an installation is new on the day of its first event ever stored (`installations`).
 
 Each method answers one question of `candor.storage.questions` with its typed rows.
@@ -150,20 +149,17 @@ class Questions:
 
     def duration_percentiles(self, scope: Scope, *, by_version: bool) -> list[Percentiles]:
         keys = "command, cli_version" if by_version else "command"
-        picks = ", ".join(
-            f"tupleElement(h[arrayFirstIndex(x -> x >= intDiv({n} * n + 99, 100), cum)], 1)"
-            for n in PERCENTILES
-        )
+        # The ⌈N·n/100⌉-th of the sorted durations (arrays are 1-based). Measured on 10 M
+        # events: as fast as quantilesExact, twice as fast as counting per (group, duration).
+        picks = ", ".join(f"s[intDiv({n} * n + 99, 100)]" for n in PERCENTILES)
         rows = self._con.rows(
-            f"SELECT {keys}, sum(c) AS n, arraySort(groupArray((d, c))) AS h, "
-            f"arrayCumSum(arrayMap(x -> tupleElement(x, 2), h)) AS cum, {picks}, max(d) "
-            f"FROM (SELECT {keys}, duration_ms AS d, count() AS c FROM {self._events} "
-            f"WHERE {scope.where()} GROUP BY {keys}, d) GROUP BY {keys}"
+            f"SELECT {keys}, count() AS n, arraySort(groupArray(duration_ms)) AS s, {picks}, "
+            f"max(duration_ms) FROM {self._events} WHERE {scope.where()} GROUP BY {keys}"
         )
         answer = []
         for row in rows:
             command, version = row[0], row[1] if by_version else None
-            n, _, _, p50, p90, p99, top = row[2:] if by_version else row[1:]
+            n, _, p50, p90, p99, top = row[2:] if by_version else row[1:]
             answer.append(
                 Percentiles(command, version, int(n), int(p50), int(p90), int(p99), int(top))
             )
