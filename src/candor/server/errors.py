@@ -7,7 +7,7 @@ Error tree::
     ├── PayloadTooLarge     413  body over MAX_BODY_BYTES (after gzip) or too many events
     ├── UnsupportedMedia    415  not application/json, or an encoding other than gzip
     ├── RateLimited         429  with Retry-After
-    └── Unavailable         503  with Retry-After: the store cannot commit, or the collector is stopping
+    └── Unavailable         503  the store cannot commit, or the collector is stopping
 
 Bad input is always one of the 4xx above. Anything else that escapes a handler is a bug: the
 client gets a JSON 500 with no detail, and the traceback goes to the log (which never holds
@@ -64,12 +64,6 @@ class RateLimited(CollectorError):
 
 class Unavailable(CollectorError):
     status, code = 503, "unavailable"
-
-    # A store outage (a ClickHouse restart) usually passes in seconds; clients back off more.
-    RETRY_AFTER_S = 5
-
-    def __init__(self, message: str, retry_after_s: int = RETRY_AFTER_S) -> None:
-        super().__init__(message, headers={"Retry-After": str(retry_after_s)})
 
 
 def error_response(

@@ -23,7 +23,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from candor.schema import FIELD_NAMES
-from candor.storage.base import IDEMPOTENCY_WINDOW, StoreError, naive_utc, utc_now
+from candor.storage.base import IDEMPOTENCY_WINDOW, Batching, StoreError, naive_utc, utc_now
 from candor.storage.clickhouse import url as urls
 from candor.storage.clickhouse.connection import connect, literal
 from candor.storage.clickhouse import export, synthetic
@@ -54,12 +54,19 @@ if TYPE_CHECKING:
 log = logging.getLogger("candor.store")
 
 COLUMNS = (*FIELD_NAMES, "received_at")
+GROUP_EVENTS = 10_000
+GROUP_WAIT_S = 1.0
 MUTATION_TIMEOUT_S = 300.0  # a prune's DELETE on a large month
 POLL_S = 0.05
 
 
 class ClickHouseStore:
     """Events in ClickHouse; see candor.storage.base.Store for the contract."""
+
+    # ClickHouse wants few, large inserts (each makes a part that background merges must fold
+    # away): a collector commits once a second, or at 10 000 events, whichever comes first.
+    # `candor serve --commit-window-ms` changes the second.
+    batching = Batching(max_events=GROUP_EVENTS, max_wait_s=GROUP_WAIT_S)
 
     def __init__(
         self, url: str, *, memory_limit: str | None = None, cluster: str | None = None
