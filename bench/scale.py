@@ -25,12 +25,9 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -105,7 +102,8 @@ def ingest(server: ClickHouseServer, work: Path, args: argparse.Namespace) -> li
             lines.append(
                 f"{'candor serve → ClickHouse, ' + label:44}{result['rps']:>10,.0f}"
                 f"{result['rps'] * size:>11,.0f}{result['p50']:>9.1f}{result['p99']:>9.1f}"
-                f"{inserts:>11.1f}" + (f"  ({result['non2xx']:.0f} non-2xx)" if result["non2xx"] else "")
+                f"{inserts:>11.1f}"
+                + (f"  ({result['non2xx']:.0f} non-2xx)" if result["non2xx"] else "")
             )
             if size == 1:
                 ceiling = ceilings[connections]["rps"]

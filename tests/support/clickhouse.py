@@ -86,7 +86,9 @@ class ZooKeeper:
             "log4j.appender.FILE.layout=org.apache.log4j.PatternLayout\n"
             "log4j.appender.FILE.layout.ConversionPattern=%d %p %c: %m%n\n"
         )
-        classpath = ":".join([str(conf), *sorted(str(p) for p in ZOOKEEPER_JAR.parent.glob("*.jar"))])
+        classpath = ":".join(
+            [str(conf), *sorted(str(p) for p in ZOOKEEPER_JAR.parent.glob("*.jar"))]
+        )
         assert JAVA is not None
         with open(self.directory / "stdout", "ab") as out:
             self.process = subprocess.Popen(
@@ -106,9 +108,10 @@ class ZooKeeper:
     def _ruok(self) -> bool:
         import socket
 
-        with contextlib.suppress(OSError), socket.create_connection(
-            ("127.0.0.1", self.port), timeout=1
-        ) as sock:
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock,
+        ):
             sock.sendall(b"ruok")
             return sock.recv(4) == b"imok"
         return False

@@ -11,8 +11,8 @@ import pytest
 from candor.schema import FIELD_NAMES
 from candor.storage import open_store
 from candor.storage.base import StoreError, Submission
-from candor.storage.questions import NO_FILTERS, TimeRange
 from candor.storage.clickhouse.url import PASSWORD_VARIABLE, parse
+from candor.storage.questions import NO_FILTERS, TimeRange
 from tests.support.load import make_event
 
 if TYPE_CHECKING:
@@ -76,7 +76,9 @@ def test_ddl_follows_the_server_version(ch_store: ClickHouseStore) -> None:
         [ch_store.layout.database],
     )
     assert "toYYYYMM(received_at)" in create
-    assert "ORDER BY (toDate(received_at), command, cli_version, os_arch, installation_id)" in create
+    assert (
+        "ORDER BY (toDate(received_at), command, cli_version, os_arch, installation_id)" in create
+    )
     modern = ch_store.layout.version >= (20,)
     assert ("LowCardinality(String)" in create) is modern
     ((keys,),) = ch_store.query(

@@ -55,7 +55,9 @@ def test_a_batch_retried_through_another_collector_counts_once(
                 batch = [make_event() for _ in range(50)]
                 sent += batch
                 target = (one, two)[n % 2]
-                answer = client.post(target.event_url, json=batch, headers={"Idempotency-Key": f"b{n}"})
+                answer = client.post(
+                    target.event_url, json=batch, headers={"Idempotency-Key": f"b{n}"}
+                )
                 assert answer.status_code == 202, answer.text
             retried = [make_event() for _ in range(30)]
             sent += retried

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from tests.e2e.test_client_to_store import prepare_user
 from candor.schema import FIELD_NAMES
 from candor.storage import open_store
+from tests.e2e.test_client_to_store import prepare_user
 from tests.storage.clickhouse.test_collectors import serve
 from tests.support.cli import ENDPOINT_VARIABLE, run_cli, spooled_events
 from tests.support.collector import CANDOR, start_collector
@@ -119,7 +119,9 @@ def test_duckdb_and_clickhouse_answer_alike(tmp_path: Path, clickhouse_url: str)
             for n, batch in enumerate(varied_batches()):
                 for collector in (duck, click):
                     key = {"Idempotency-Key": f"parity-{n}"}
-                    assert client.post(collector.event_url, json=batch, headers=key).status_code == 202
+                    assert (
+                        client.post(collector.event_url, json=batch, headers=key).status_code == 202
+                    )
         answers = {}
         for name, collector in (("duck", duck), ("click", click)):
             answers[name] = {

@@ -222,8 +222,9 @@ class ChdbConnection:
             raise StoreError("the chdb store needs chDB: pip install chdb") from None
 
         assert target.path is not None
+        opener: Any = session.Session  # chDB ships no type hints
         try:
-            self._session = session.Session(target.path)
+            self._session: Any = opener(target.path)
         except Exception as error:
             text = _first_line(error)
             if "already initialized" in text or "Cannot lock file" in text:

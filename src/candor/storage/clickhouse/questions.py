@@ -137,7 +137,9 @@ class Questions:
             f"uniqExactIf(installation_id, {self._is_new(scope)}), countIf(is_interactive = 1), "
             f"uniqExact(command) FROM {self._events} WHERE {scope.where()}"
         )
-        return Totals(int(events), int(failures), int(active), int(new), int(interactive), int(used))
+        return Totals(
+            int(events), int(failures), int(active), int(new), int(interactive), int(used)
+        )
 
     def command_counts(self, scope: Scope) -> Breakdown:
         rows = self._grouping_sets(

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 from candor.schema import FIELD_NAMES
 from candor.storage.base import IDEMPOTENCY_WINDOW, Batching, StoreError, naive_utc, utc_now
+from candor.storage.clickhouse import export, synthetic
 from candor.storage.clickhouse import url as urls
 from candor.storage.clickhouse.connection import connect, literal
-from candor.storage.clickhouse import export, synthetic
 from candor.storage.clickhouse.questions import Questions, Scope
 from candor.storage.clickhouse.schema import Layout
 from candor.storage.plan import CommitPlan
@@ -179,7 +179,9 @@ class ClickHouseStore:
         self._last_stamp = stamp
         return stamp
 
-    def insert_events(self, events: Sequence[Mapping[str, object]], received_at: dt.datetime) -> int:
+    def insert_events(
+        self, events: Sequence[Mapping[str, object]], received_at: dt.datetime
+    ) -> int:
         at = naive_utc(received_at)
         rows = [(*(event[name] for name in FIELD_NAMES), at) for event in events]
         if rows:
@@ -229,7 +231,9 @@ class ClickHouseStore:
                 ):
                     if int(partition) < month:
                         node.run(f"ALTER TABLE {events} DROP PARTITION {partition}")
-                node.run(f"ALTER TABLE {events} DELETE WHERE received_at < {self.layout.moment(before)}")
+                node.run(
+                    f"ALTER TABLE {events} DELETE WHERE received_at < {self.layout.moment(before)}"
+                )
                 self._await_mutations(node, events)
                 # Installations with no event left are forgotten; the others keep their first day.
                 installations = self.layout.local("installations")
@@ -254,7 +258,9 @@ class ClickHouseStore:
             if not expired:
                 return 0
             for node in self._each_node():
-                node.run(f"ALTER TABLE {keys} DELETE WHERE created_at < {self.layout.moment(before)}")
+                node.run(
+                    f"ALTER TABLE {keys} DELETE WHERE created_at < {self.layout.moment(before)}"
+                )
                 self._await_mutations(node, keys)
         return expired
 
@@ -321,7 +327,9 @@ class ClickHouseStore:
         return self._ask(time_range, filters).usage_totals(Scope(self.layout, time_range, filters))
 
     def command_counts(self, time_range: TimeRange, filters: Filters) -> Breakdown:
-        return self._ask(time_range, filters).command_counts(Scope(self.layout, time_range, filters))
+        return self._ask(time_range, filters).command_counts(
+            Scope(self.layout, time_range, filters)
+        )
 
     def duration_percentiles(
         self, time_range: TimeRange, filters: Filters, *, by_version: bool
@@ -334,16 +342,24 @@ class ClickHouseStore:
         return self._ask(time_range, filters).error_counts(Scope(self.layout, time_range, filters))
 
     def installation_counts(self, time_range: TimeRange, filters: Filters) -> InstallationCounts:
-        return self._ask(time_range, filters).installation_counts(Scope(self.layout, time_range, filters))
+        return self._ask(time_range, filters).installation_counts(
+            Scope(self.layout, time_range, filters)
+        )
 
     def version_counts(self, time_range: TimeRange, filters: Filters) -> VersionCounts:
-        return self._ask(time_range, filters).version_counts(Scope(self.layout, time_range, filters))
+        return self._ask(time_range, filters).version_counts(
+            Scope(self.layout, time_range, filters)
+        )
 
     def platform_counts(self, time_range: TimeRange, filters: Filters) -> PlatformCounts:
-        return self._ask(time_range, filters).platform_counts(Scope(self.layout, time_range, filters))
+        return self._ask(time_range, filters).platform_counts(
+            Scope(self.layout, time_range, filters)
+        )
 
     def dimension_values(self, time_range: TimeRange) -> DimensionValues:
-        return self._ask(time_range, NO_FILTERS).dimension_values(Scope(self.layout, time_range, NO_FILTERS))
+        return self._ask(time_range, NO_FILTERS).dimension_values(
+            Scope(self.layout, time_range, NO_FILTERS)
+        )
 
     def _ask(self, time_range: TimeRange, filters: Filters) -> Questions:
         self._check_open()

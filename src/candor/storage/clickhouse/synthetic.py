@@ -51,7 +51,10 @@ def insert(con: Connection, layout: Layout, spec: SyntheticEvents, settings: Set
             con.insert(
                 layout.table("events"),
                 COLUMNS,
-                [(*r[:interactive], int(r[interactive]), *r[interactive + 1 : -1], _utc(r[-1])) for r in rows],
+                [
+                    (*r[:interactive], int(r[interactive]), *r[interactive + 1 : -1], _utc(r[-1]))
+                    for r in rows
+                ],
                 settings,
             )
     return spec.events

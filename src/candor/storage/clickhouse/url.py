@@ -55,7 +55,8 @@ class Target:
         if self.scheme == "chdb":
             url = f"chdb://{self.path}"
         else:
-            url = f"{self.scheme}://{quote(self.user, safe='')}@{self.host}:{self.port}/{self.database}"
+            user = quote(self.user, safe="")
+            url = f"{self.scheme}://{user}@{self.host}:{self.port}/{self.database}"
         return url + (f"?cluster={self.cluster}" if self.cluster else "")
 
 
