@@ -137,6 +137,7 @@ class ClickHouseServer:
         zookeeper: ZooKeeper | None = None,
         macros: dict[str, str] | None = None,
         tcp_port: int | None = None,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.directory = directory
         self.http_port = unused_port()
@@ -145,13 +146,18 @@ class ClickHouseServer:
         self.cluster = cluster
         self.zookeeper = zookeeper
         self.macros = macros or {}
+        self.tls = tls  # (certificate chain, private key) PEM files: a TLS native port too
+        self.secure_port = unused_port() if tls else 0
         self.process: subprocess.Popen[bytes] | None = None
 
     # ------------------------------------------------------------------ where to reach it
 
-    def url(self, database: str, *, password: bool = True) -> str:
-        """A `--store` URL for `database` on this server (the password in it, or not)."""
+    def url(self, database: str, *, password: bool = True, ca: Path | None = None) -> str:
+        """A `--store` URL for `database` on this server (the password in it, or not); with
+        `ca`, the clickhouses:// form to its TLS port, verified against that CA."""
         secret = f":{PASSWORD}" if password else ""
+        if ca is not None:
+            return f"clickhouses://{USER}{secret}@127.0.0.1:{self.secure_port}/{database}?ca={ca}"
         return f"clickhouse://{USER}{secret}@127.0.0.1:{self.tcp_port}/{database}"
 
     def http(self, sql: str, *, timeout: float = 30.0) -> str:
@@ -240,6 +246,15 @@ class ClickHouseServer:
                 f"<port>{self.zookeeper.port}</port></node></zookeeper>"
                 f"<interserver_http_port>{self.interserver_port}</interserver_http_port>"
                 "<interserver_http_host>127.0.0.1</interserver_http_host>"
+            )
+        if self.tls is not None:
+            certificate, key = self.tls
+            extra += (
+                f"<tcp_port_secure>{self.secure_port}</tcp_port_secure>"
+                f"<openSSL><server><certificateFile>{certificate}</certificateFile>"
+                f"<privateKeyFile>{key}</privateKeyFile><verificationMode>none</verificationMode>"
+                "<loadDefaultCAFile>false</loadDefaultCAFile><cacheSessions>false</cacheSessions>"
+                "</server></openSSL>"
             )
         if self.macros:
             extra += "<macros>" + "".join(f"<{k}>{v}</{k}>" for k, v in self.macros.items())

@@ -16,6 +16,8 @@ from candor.storage.questions import NO_FILTERS, TimeRange
 from tests.support.load import make_event
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from candor.storage.clickhouse import ClickHouseStore
     from tests.support.clickhouse import ClickHouseServer
 
@@ -142,3 +144,36 @@ def test_first_day_survives_a_prune(ch_store: ClickHouseStore) -> None:
     assert (totals.installations, totals.new_installations) == (1, 0)
     assert ch_store.prune(dt.datetime(2026, 4, 1)) == 1
     assert ch_store.query("SELECT count() FROM installations") == [(0,)]
+
+
+def test_clickhouses_verifies_the_server_certificate(tmp_path: Path) -> None:
+    """clickhouses:// speaks TLS to the secure native port, verified against `?ca=`; a server
+    whose certificate that CA did not sign is refused with one line."""
+    import trustme
+
+    from tests.support.clickhouse import ClickHouseServer, skip_reason
+
+    if skip_reason():
+        pytest.skip(skip_reason())
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1")
+    chain, key, ca_file = tmp_path / "chain.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    issued.private_key_pem.write_to_path(str(key))
+    chain.write_bytes(b"".join(blob.bytes() for blob in issued.cert_chain_pems))
+    ca.cert_pem.write_to_path(str(ca_file))
+    server = ClickHouseServer(tmp_path / "tls", tls=(chain, key)).start()
+    try:
+        store = open_store(server.url("tls_db", ca=ca_file))
+        try:
+            store.commit([Submission([row()], DAY, b"ok")])
+            assert store.count_events() == 1
+            assert store.url.startswith("clickhouses://candor@127.0.0.1:")
+        finally:
+            store.close()
+        other = tmp_path / "other-ca.pem"
+        trustme.CA().cert_pem.write_to_path(str(other))
+        with pytest.raises(StoreError) as refused:
+            open_store(server.url("tls_db", ca=other))
+        assert "\n" not in str(refused.value)
+    finally:
+        server.stop()
