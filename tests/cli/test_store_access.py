@@ -58,8 +58,13 @@ def test_a_busy_store_says_so_once_and_how_to_read_it(candor: Run, tmp_path: Pat
     collector = start_collector(tmp_path)
     try:
         result = candor("report", "--store", str(collector.store_path))
+        # Through the API, --since takes the same grammar as everywhere else.
+        remote = candor("report", "--url", collector.url, "--token", collector.admin_token,
+                        "--since", "24h", "--json")  # fmt: skip
     finally:
         collector.stop()
+    assert remote.returncode == 0, remote.stderr
+    assert json.loads(remote.stdout)["range"]["days"] == 1
     assert result.returncode == 1
     (line,) = result.stderr.splitlines()
     assert "is open in another process" in line

@@ -250,6 +250,10 @@ def print_tables(report: dict[str, Any], file: Any = None, *, all_rows: bool = F
     if not console.is_terminal:
         console.width = PIPE_WIDTH
     console.print(f"[bold]Candor report[/bold]: {heading(report)}")
+    if report["data"].get("overview", {}).get("events") == 0:
+        console.print("No events in this range: try a longer --since, or fewer filters.")
+        console.print("CLIs send events to a collector's /v1/event, e.g. the demo CLI to")
+        console.print("YOUR_PLATFORM_TELEMETRY_ENDPOINT=http://127.0.0.1:8787/v1/event")
     if PUBLIC in report:
         k = report[PUBLIC]["min_installations"]
         console.print(f"{PUBLIC_MARK} would not be in the public report (candor publish, K = {k})")

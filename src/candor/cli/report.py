@@ -95,9 +95,13 @@ def fetch_remote(
 
 
 def remote_params(args: argparse.Namespace) -> dict[str, str]:
-    """The query parameters of the stats API for these arguments."""
+    """The query parameters of the stats API for these arguments.
+
+    `--since` goes as whole days (24h → 1d, 4w → 28d): the API's `since` takes days or weeks.
+    """
+    since = f"{options.time_range(args).days}d" if args.since else None
     pairs = {
-        "since": args.since, "from": args.start, "to": args.end, "command": args.command,
+        "since": since, "from": args.start, "to": args.end, "command": args.command,
         "cli_version": args.cli_version, "os_arch": args.os_arch, "interactive": args.runs,
         "sections": ",".join(args.section) if args.section else None,
     }  # fmt: skip
