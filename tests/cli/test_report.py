@@ -154,3 +154,11 @@ def test_terminal_headers_are_plain_words_and_long_tables_show_their_top(
     table = everything[everything.index(releases) :]
     assert len(table[: table.index("└")].splitlines()[4:]) == 15 + hidden
     assert "more rows" not in everything
+
+
+def test_an_empty_range_says_what_to_do(candor: Run, known_file: Path) -> None:
+    """Instead of tables of "(none)" alone: a line saying why, and where events come from."""
+    out = candor("report", "--store", str(known_file), "--from", "2020-01-01", "--to", "2020-01-02")
+    assert out.returncode == 0
+    assert "No events in this range" in out.stdout
+    assert "YOUR_PLATFORM_TELEMETRY_ENDPOINT=" in out.stdout
