@@ -79,3 +79,18 @@ def test_the_compliant_variants_pass(tmp_path: Path, template: str) -> None:
     found = audit("--", make_cli(tmp_path, template), "init", tmp=tmp_path)
     assert found.verdicts == ALL_PASS, found.result.stdout
     assert found.result.returncode == 0
+
+
+def test_do_not_track_is_a_recommendation_unless_claimed(tmp_path: Path) -> None:
+    """Ignoring DO_NOT_TRACK passes with a note; listed as an opt-out, it fails checks 4 and 7."""
+    cli = make_cli(tmp_path, "shell_cli.sh", "ignore-dnt")
+    unclaimed = audit("--", cli, "init", tmp=tmp_path)
+    assert unclaimed.verdicts == ALL_PASS, unclaimed.result.stdout
+    assert unclaimed.check(7)["summary"].startswith("DO_NOT_TRACK=1 not honoured")
+    assert any("connect() to 127.0.0.1:" in line for line in unclaimed.check(7)["evidence"])
+    claims = ["--opt-out", "YOUR_PLATFORM_TELEMETRY_OPT_OUT=1", "--opt-out", "DO_NOT_TRACK=1"]
+    claimed = audit(*claims, "--", cli, "init", tmp=tmp_path)
+    assert claimed.verdicts == {**ALL_PASS, 4: "FAIL", 7: "FAIL"}, claimed.result.stdout
+    assert any(
+        line.startswith("opted out by DO_NOT_TRACK") for line in claimed.check(4)["evidence"]
+    )

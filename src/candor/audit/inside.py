@@ -13,7 +13,7 @@ The runs, in order (HOME "main" is one installation followed through its life):
     canary argument           (main)       check 3 (canaries are planted in every run)
     opted out, traced         (main)       check 4 (one per variable)
     disable; after; enable; after (main)   check 5
-    DO_NOT_TRACK=1, traced    (main)       check 7
+    DO_NOT_TRACK=1, traced                 check 7, in a copy of main after its 2nd run
     opted out / down / hanging ×3          check 6, each in a copy of main after its 2nd run
     plain http://, traced                  check 8, in a copy of main after its 2nd run
 """
@@ -123,7 +123,7 @@ def _run_checks(
     baseline = fresh_opted[0]
     if baseline.timed_out:
         raise Unauditable(
-            f"{options.command[0]} did not end within {options.timeout:g} s even opted out: "
+            f"{options.typed[0]} did not end within {options.timeout:g} s even opted out: "
             "audit a command that ends (e.g. `init`, `--version`), or raise --timeout"
         )
     main = runner.home("main")
@@ -143,8 +143,9 @@ def _run_checks(
             runner.run("enable", main, [*program, *options.enable], send),
             runner.run("after enable", main, command, send),
         ]
-    dnt = runner.run("DO_NOT_TRACK=1", main, command, {**send, "DO_NOT_TRACK": "1"},
-                     traced=True)  # fmt: skip
+    # In a copy of main as it was after its second run: telemetry on, whatever check 5 left.
+    dnt = runner.run("DO_NOT_TRACK=1", runner.home("dnt", seed), command,
+                     {**send, "DO_NOT_TRACK": "1"}, traced=True)  # fmt: skip
     baselines, down, hanging = [], [], []
     down_env = {options.endpoint_var: f"http://127.0.0.1:{down_port}/v1/event"}
     for i in range(MEDIAN_RUNS):

@@ -99,7 +99,10 @@ def prepare(work: str, user: str, host: str) -> list[str]:
         _mount("tmpfs", "/run", "tmpfs", 0, "mode=0755")
     etc = os.path.join(work, "etc")
     os.makedirs(etc, exist_ok=True)
-    _replace_file(resolv, os.path.join(etc, "resolv.conf"), f"nameserver {DNS_HOST}\n")
+    if os.path.exists(resolv) or resolv.startswith("/run/"):
+        _replace_file(resolv, os.path.join(etc, "resolv.conf"), f"nameserver {DNS_HOST}\n")
+    else:
+        notes.append("no /etc/resolv.conf: the C library's default, 127.0.0.1, is the recorder")
     if os.path.exists("/etc/nsswitch.conf"):
         with open("/etc/nsswitch.conf", encoding="utf-8", errors="replace") as file:
             lines = [line for line in file if not line.startswith("hosts:")]

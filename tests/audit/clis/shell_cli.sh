@@ -12,6 +12,7 @@
 #   ignore-disable    `telemetry disable` is saved but not obeyed
 #   random-id         each event carries a new installation_id
 #   plain-http        plain http:// is used to any address, not only to loopback
+#   ignore-dnt        DO_NOT_TRACK is ignored (a recommendation, unless the policy claims it)
 BREAK="@BREAK@"
 dir="$HOME/.your-platform"
 config="$dir/config.json"
@@ -23,6 +24,7 @@ opted_out() {
             1 | true | yes) return 0 ;;
         esac
     fi
+    [ "$BREAK" = ignore-dnt ] && return 1
     case "$(printf %s "${DO_NOT_TRACK:-}" | tr A-Z a-z)" in
         "" | 0 | false) return 1 ;;
     esac
