@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="candor export",
         description="Write the raw events (the nine fields and received_at) to a file.",
     )
-    options.add_store_argument(parser)
+    options.add_store_argument(parser, make_run_fallback=True)
     parser.add_argument("--format", choices=sorted(FORMATS), required=True)
     parser.add_argument(
         "--output", "-o", help="the file, or - for standard output (default events.FORMAT)"
@@ -83,7 +83,7 @@ def export(args: argparse.Namespace) -> int:
 
 def write(args: argparse.Namespace, path: str, time_range: TimeRange | None) -> int:
     """Export the store's events of `time_range` to the file `path`; how many were written."""
-    store = options.open_local(args.store)
+    store = options.open_local(args.store, make_run_fallback=True)
     try:
         return store.export_events(path, args.format, time_range)
     except StoreError as error:

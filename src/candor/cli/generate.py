@@ -44,7 +44,7 @@ def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     if not 0 < args.events <= MAX_EVENTS or args.days < 1:
         raise UsageError(f"--events must be 1 to {MAX_EVENTS:,} and --days at least 1")
-    where = options.store_url(args.store, create=True)
+    where = options.store_url(args.store)
     store = options.open_local(where, create=True)
     started = time.monotonic()
     try:

@@ -33,25 +33,26 @@ if TYPE_CHECKING:
 MAKE_RUN_STORE = Path("candor-data") / DEFAULT_STORE
 
 
-def add_store_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-    """--store, defaulting to CANDOR_STORE, then ./events.duckdb (as `candor serve` does)."""
+def add_store_argument(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, make_run_fallback: bool = False
+) -> None:
+    """--store, defaulting to CANDOR_STORE, then ./events.duckdb (as `candor serve` does), then
+    (with `make_run_fallback`, for commands that only read) `make run`'s store."""
+    fallback = f", else ./{MAKE_RUN_STORE} as `make run` leaves it" if make_run_fallback else ""
     parser.add_argument(
         "--store",
         metavar="PATH",
-        help=f"the DuckDB file (default: $CANDOR_STORE, else ./{DEFAULT_STORE}, "
-        f"else ./{MAKE_RUN_STORE} as `make run` leaves it)",
+        help=f"the DuckDB file (default: $CANDOR_STORE, else ./{DEFAULT_STORE}{fallback})",
     )
 
 
-def store_url(given: str | None, *, create: bool = False) -> str:
-    """The store a command means: --store, $CANDOR_STORE, ./events.duckdb, `make run`'s store.
-
-    `make run`'s store is only a fallback for reading, when ./events.duckdb does not exist.
-    """
+def store_url(given: str | None, *, make_run_fallback: bool = False) -> str:
+    """The store a command means: --store, $CANDOR_STORE, ./events.duckdb, or, with
+    `make_run_fallback` and no ./events.duckdb, `make run`'s store (commands that only read)."""
     url = given or os.environ.get("CANDOR_STORE") or ""
     if url:
         return url
-    if not create and not Path(DEFAULT_STORE).exists() and MAKE_RUN_STORE.exists():
+    if make_run_fallback and not Path(DEFAULT_STORE).exists() and MAKE_RUN_STORE.exists():
         return str(MAKE_RUN_STORE)
     return DEFAULT_STORE
 
@@ -100,11 +101,13 @@ def filters(args: argparse.Namespace) -> Filters:
         raise UsageError(str(error)) from None
 
 
-def open_local(given: str | None, *, create: bool = False, busy_hint: str = "") -> Store:
+def open_local(
+    given: str | None, *, create: bool = False, busy_hint: str = "", make_run_fallback: bool = False
+) -> Store:
     """Open the store `store_url` picks; a missing file (unless `create`) or a busy one is a
     CommandError. `busy_hint` ends the message when a running collector holds the file.
     """
-    url = store_url(given, create=create)
+    url = store_url(given, make_run_fallback=make_run_fallback and not create)
     if scheme_of(url) == "duckdb" and not create:
         path = Path(url.removeprefix("duckdb://"))
         if not path.exists():

@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         "uses which version: aggregated answers from the collected events.",
     )
     source = parser.add_argument_group("where the events are")
-    options.add_store_argument(source)
+    options.add_store_argument(source, make_run_fallback=True)
     source.add_argument("--url", help="a running collector, e.g. http://127.0.0.1:8787")
     source.add_argument(
         "--token", help="its admin token (default: $CANDOR_ADMIN_TOKEN); needed with --url"
@@ -121,7 +121,7 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
             params = {k: v for k, v in remote_params(args).items() if k != "sections"}
             report[PUBLIC] = fetch_remote(args.url, token, params, "public")["data"]
         return report
-    store = options.open_local(args.store, busy_hint=BUSY_HINT)
+    store = options.open_local(args.store, busy_hint=BUSY_HINT, make_run_fallback=True)
     try:
         answers = queries.summary(store, time_range, filters, sections)
         report = envelope(time_range, filters, answers)
