@@ -197,3 +197,22 @@ def test_an_unprivileged_user_can_audit_in_a_user_namespace(world_readable: str)
     assert found.report["sandbox"]["user_namespace"] is True
     assert found.verdicts == dict.fromkeys(range(1, 9), "PASS")
     assert not [name for name in os.listdir(world_readable) if name.startswith("candor-audit-")]
+
+
+def test_without_the_audit_extra_the_install_command_is_named(tmp_path: Path) -> None:
+    """No jsonschema: `candor audit` says `pip install 'candor[audit]'`, exit 2, no traceback."""
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'jsonschema':\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+    )
+    result = run_audit("--", "true", tmp=tmp_path, env={"PYTHONPATH": str(blocker)},
+                       json_form=False)  # fmt: skip
+    assert isinstance(result, subprocess.CompletedProcess)
+    assert result.returncode == 2
+    assert "pip install 'candor[audit]'" in result.stderr and "Traceback" not in result.stderr

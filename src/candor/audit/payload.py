@@ -12,6 +12,8 @@ import json
 import zlib
 from typing import TYPE_CHECKING, Any
 
+import jsonschema
+
 if TYPE_CHECKING:
     from candor.audit.endpoint import Request
 
@@ -56,8 +58,6 @@ class SchemaCheck:
     """Validate events on a JSON Schema, and list fields the schema does not name."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
-        import jsonschema
-
         validator_class = jsonschema.validators.validator_for(schema)
         validator_class.check_schema(schema)
         self._validator = validator_class(schema)

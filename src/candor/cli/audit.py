@@ -31,7 +31,8 @@ from candor.audit.options import (
     AuditOptions,
     env_prefix,
 )
-from candor.cli.errors import UsageError
+from candor.audit.payload import load_schema  # imports jsonschema: the [audit] extra
+from candor.cli.errors import EXIT_USAGE, CommandError, UsageError
 
 INSIDE_MODULE = "candor.audit.inside"
 
@@ -128,8 +129,6 @@ def parse(argv: list[str]) -> tuple[AuditOptions, argparse.Namespace]:
         opt_outs.append((name, value))
     schema = None
     if args.schema is not None:
-        from candor.audit.payload import load_schema
-
         try:
             schema = load_schema(args.schema)
         except OSError as error:
@@ -174,7 +173,13 @@ def main(argv: list[str]) -> int:
             reporting.Check(number, reporting.SKIP, f"not run: {error}")
             for number in reporting.CHECKS
         ]
-        print(f"candor audit: {error}", file=sys.stderr)
+        _write(report, args)
+        raise CommandError(str(error), EXIT_USAGE) from None  # the one line on stderr
+    _write(report, args)
+    return report.exit_status
+
+
+def _write(report: reporting.Report, args: argparse.Namespace) -> None:
     if args.json:
         text = reporting.render_json(report) + "\n"
     elif args.markdown:
@@ -183,7 +188,6 @@ def main(argv: list[str]) -> int:
         text = reporting.render_text(report)
     sys.stdout.write(text)
     sys.stdout.flush()
-    return report.exit_status
 
 
 def run(options: AuditOptions) -> reporting.Report:
