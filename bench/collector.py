@@ -234,7 +234,10 @@ def main() -> int:
             rss_single = peak_rss_mb(collector.pid)
             ours_batch = run_wrk(f"{base}/v1/event", batch, script, args, args.batch_connections)
             rss = peak_rss_mb(collector.pid)
-            with urllib.request.urlopen(f"{base}/metrics") as answer:
+            scrape = urllib.request.Request(
+                f"{base}/metrics", headers={"Authorization": "Bearer bench"}
+            )
+            with urllib.request.urlopen(scrape) as answer:
                 metrics = answer.read().decode()
         finally:
             stop(collector)

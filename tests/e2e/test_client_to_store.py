@@ -46,7 +46,8 @@ def wait_for_delivery(collector: Collector) -> None:
     deadline = time.monotonic() + DELIVERY_TIMEOUT_S
     with httpx.Client(verify=False) as client:
         while time.monotonic() < deadline:
-            text = client.get(f"{collector.url}/metrics").text
+            token = {"Authorization": f"Bearer {collector.admin_token}"}
+            text = client.get(f"{collector.url}/metrics", headers=token).text
             if "candor_events_accepted_total 1\n" in text:
                 return
             time.sleep(0.1)  # polling interval

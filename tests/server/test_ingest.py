@@ -264,6 +264,29 @@ def test_rate_limit_zero_turns_it_off(make_client: Callable[..., TestClient]) ->
     assert {post(client, make_event()).status_code for _ in range(5)} == {202}
 
 
+@pytest.mark.parametrize(
+    ("asked", "location"),
+    [
+        ("/healthz/", "/healthz"),
+        ("/v1/stats/overview/?since=7d", "/v1/stats/overview?since=7d"),
+        ("/openapi.json/", "/openapi.json"),
+    ],
+)
+def test_the_trailing_slash_redirect_is_relative(
+    client: TestClient, asked: str, location: str
+) -> None:
+    """/path/ redirects to /path with a Location that names no host, whatever Host said."""
+    answer = client.get(asked, headers={"Host": "evil.example"}, follow_redirects=False)
+    assert answer.status_code == 307
+    assert answer.headers["location"] == location
+
+
+def test_a_path_no_slash_can_fix_is_still_a_json_404(client: TestClient) -> None:
+    """Without a route on the other side of the slash, the answer stays the JSON 404."""
+    answer = client.get("/nowhere/", follow_redirects=False)
+    assert_json_error(answer, 404, "not_found")
+
+
 def test_unknown_paths_and_methods_are_json(client: TestClient) -> None:
     """404 and 405 come in the same JSON error shape."""
     assert_json_error(client.get("/nowhere"), 404, "not_found")

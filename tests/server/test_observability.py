@@ -15,10 +15,15 @@ from candor.schema import MAX_BATCH_EVENTS, json_schema
 from candor.server.observability import PROMETHEUS_TYPE
 from candor.server.stats_api import ROUTE_PATHS
 from candor.server.stats_parameters import PARAMETERS
+from tests.server.conftest import TEST_TOKEN
 from tests.support.load import make_event
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from starlette.testclient import TestClient
+
+    from candor.storage.base import Store
 
 
 def metric(text: str, name: str) -> float:
@@ -41,7 +46,7 @@ def test_metrics_count_events_reasons_batches_and_commits(client: TestClient) ->
     batch = [make_event(), make_event(), *bad]
     client.post("/v1/event", content=json.dumps(batch).encode(), headers=headers)
     client.post("/v1/event", content=b"{", headers=headers)
-    answer = client.get("/metrics")
+    answer = client.get("/metrics", headers={"Authorization": f"Bearer {TEST_TOKEN}"})
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
     text = answer.text
@@ -87,8 +92,11 @@ def test_openapi_lists_every_route_with_its_security(client: TestClient) -> None
         assert operation["security"] == [{"adminToken": []}]
         assert {"200", "400", "401", "503"} <= set(operation["responses"])
         assert {p["name"] for p in operation["parameters"]} >= set(PARAMETERS)
-    for path in ("/healthz", "/metrics", "/v1/event"):
+    for path in ("/healthz", "/v1/event"):
         assert all("security" not in op for op in document["paths"][path].values())
+    metrics = document["paths"]["/metrics"]["get"]
+    assert metrics["security"] == [{"adminToken": []}, {"metricsToken": []}]
+    assert "401" in metrics["responses"]
 
 
 def test_openapi_stats_answers_are_the_query_layer_types(client: TestClient) -> None:
@@ -105,3 +113,50 @@ def test_openapi_stats_answers_are_the_query_layer_types(client: TestClient) -> 
     assert data == {"type": "array", "items": {"$ref": "#/components/schemas/CommandUsage"}}
     metrics = document["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
     assert list(metrics) == [PROMETHEUS_TYPE]
+
+
+def test_a_flood_of_healthz_reaches_the_store_about_once_a_second(client: TestClient) -> None:
+    """/healthz answers from the store's last ping: 300 requests do not send 300 pings."""
+    health = client.app.state.health  # type: ignore[attr-defined]
+    before = health.pings
+    for _ in range(300):
+        assert client.get("/healthz").status_code == 200
+    assert health.pings - before < 30  # one per HEALTH_TTL_S, however fast they came
+
+
+def test_healthz_reports_a_store_that_stopped_answering(
+    make_client: Callable[..., TestClient], store: Store
+) -> None:
+    """Once the store fails, /healthz says so (503) after at most its cache time."""
+    from candor.server.observability import StoreHealth
+
+    client = make_client()
+    client.app.state.health = StoreHealth(store, ttl_s=0)  # type: ignore[attr-defined]
+    assert client.get("/healthz").status_code == 200
+    store.close()
+    answer = client.get("/healthz")
+    assert answer.status_code == 503
+    assert answer.json()["error"] == "store_unavailable"
+
+
+def test_metrics_need_a_token(make_client: Callable[..., TestClient]) -> None:
+    """/metrics is 401 without a token; the admin or the metrics token opens it."""
+    client = make_client({"CANDOR_METRICS_TOKEN": "scraper-token"})
+    missing = client.get("/metrics")
+    assert missing.status_code == 401
+    assert "candor_events_accepted_total" not in missing.text
+    assert client.get("/metrics", headers=bearer("wrong")).status_code == 401
+    for token in (TEST_TOKEN, "scraper-token"):
+        answer = client.get("/metrics", headers=bearer(token))
+        assert answer.status_code == 200
+        assert "candor_events_accepted_total" in answer.text
+
+
+def test_the_metrics_token_opens_nothing_else(make_client: Callable[..., TestClient]) -> None:
+    """The scraper's token reads /metrics only, never an aggregate of /v1/stats."""
+    client = make_client({"CANDOR_METRICS_TOKEN": "scraper-token"})
+    assert client.get("/v1/stats/overview", headers=bearer("scraper-token")).status_code == 401
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

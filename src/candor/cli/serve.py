@@ -96,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
         "cluster of the server's remote_servers (ReplicatedMergeTree + Distributed)",
     )
     parser.add_argument("--log-level", choices=LOG_LEVELS, help="default info")
+    parser.add_argument(
+        "--metrics-token",
+        metavar="TOKEN",
+        help="a bearer token that opens /metrics only, for a Prometheus scraper "
+        "(the admin token opens it too; env CANDOR_METRICS_TOKEN keeps it out of ps)",
+    )
     return parser
 
 
@@ -116,6 +122,7 @@ def main(argv: list[str]) -> int:
             commit_window_ms=args.commit_window_ms,
             memory_limit=args.memory_limit,
             log_level=args.log_level,
+            metrics_token=args.metrics_token,
         )
     except SettingsError as error:
         raise UsageError(str(error)) from None

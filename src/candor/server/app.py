@@ -7,7 +7,8 @@ import contextlib
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.responses import RedirectResponse
+from starlette.routing import Match, Route
 
 from candor.schema import EVENT_PATH
 from candor.server import dashboard, maintenance, observability, openapi, stats_api
@@ -40,6 +41,25 @@ class Collector(Starlette):
     def __init__(self, ingest: IngestEndpoint, **options: Any) -> None:
         super().__init__(**options)
         self._ingest = ingest
+        # Starlette's own redirect (/path/ → /path) writes the request's Host header into
+        # Location: a client could make it name any host. This one is relative.
+        self.router.redirect_slashes = False
+        self.router.default = self._redirect_slash_or_not_found
+
+    async def _redirect_slash_or_not_found(
+        self, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """What the router does when no route matches: 307 to the path that would, else 404."""
+        path: str = scope["path"]
+        if scope["type"] == "http" and path != "/":
+            other = path.rstrip("/") if path.endswith("/") else f"{path}/"
+            probe = {**scope, "path": other}
+            if any(route.matches(probe)[0] is not Match.NONE for route in self.router.routes):
+                query = scope.get("query_string", b"").decode("latin-1")
+                location = "/" + other.lstrip("/") + (f"?{query}" if query else "")
+                await RedirectResponse(location, status_code=307)(scope, receive, send)
+                return
+        await self.router.not_found(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == EVENT_PATH and scope["method"] == "POST":
@@ -53,7 +73,8 @@ def create_app(settings: Settings, store: Store, committer: Committer | None = N
 
     `committer` is how accepted events reach the store: `candor serve` gives its store
     process's (`StoreProcess.committer`); None runs the same group-commit loop in a thread of
-    this process over `store`. `app.state` holds `settings`, `store`, `metrics` and `committer`.
+    this process over `store`. `app.state` holds `settings`, `store`, `metrics`, `committer`
+    and `health` (the store's, as /healthz last found it).
     """
     metrics = Metrics()
     if committer is None:
@@ -93,4 +114,5 @@ def create_app(settings: Settings, store: Store, committer: Committer | None = N
     app.state.store = store
     app.state.metrics = metrics
     app.state.committer = committer
+    app.state.health = observability.StoreHealth(store)
     return app

@@ -2,7 +2,11 @@
 
 The ingest endpoint stays public and write-only; reading anything back needs
 `Authorization: Bearer <token>`, where the token is `Settings.admin_token` (CANDOR_ADMIN_TOKEN,
-or one generated and printed at start). The dashboard page itself holds no data: it asks for
+or one generated and printed at start). /metrics, which shows how much the CLI is used, takes
+the admin token too, or a token of its own for a Prometheus scraper (`Settings.metrics_token`,
+CANDOR_METRICS_TOKEN or --metrics-token) that opens nothing else.
+
+The dashboard page itself holds no data: it asks for
 the token, keeps it in the tab's sessionStorage and sends it in that header, so the token never
 appears in a URL, a log line or a cookie a cross-site request could ride on.
 
@@ -42,21 +46,33 @@ def presented_token(request: Request) -> str | None:
 
 def is_admin(request: Request) -> bool:
     """True when the request carries the collector's admin token."""
-    expected: str = request.app.state.settings.admin_token
+    return _carries(request, request.app.state.settings.admin_token)
+
+
+def may_read_metrics(request: Request) -> bool:
+    """True when the request carries the metrics token (if one is set) or the admin token."""
+    settings = request.app.state.settings
+    return _carries(request, settings.metrics_token) or _carries(request, settings.admin_token)
+
+
+def _carries(request: Request, expected: str | None) -> bool:
     presented = presented_token(request)
     if not expected or presented is None:
         return False
     return hmac.compare_digest(presented.encode(), expected.encode())
 
 
-def unauthorized(request: Request) -> Response:
+ADMIN_HINT = "CANDOR_ADMIN_TOKEN, or the one candor serve printed at start"
+METRICS_HINT = f"the metrics token (CANDOR_METRICS_TOKEN), or the admin token: {ADMIN_HINT}"
+
+
+def unauthorized(request: Request, which: str = "admin token", hint: str = ADMIN_HINT) -> Response:
     """401 JSON, saying whether the token was missing or wrong (never what it should be)."""
-    reason = "wrong admin token" if presented_token(request) else "missing admin token"
+    reason = f"wrong {which}" if presented_token(request) else f"missing {which}"
     return error_response(
         401,
         "unauthorized",
-        f"{reason}: send Authorization: Bearer <token> (CANDOR_ADMIN_TOKEN, or the one "
-        "candor serve printed at start)",
+        f"{reason}: send Authorization: Bearer <token> ({hint})",
         headers={"WWW-Authenticate": f'{SCHEME} realm="candor"', **NO_STORE},
     )
 

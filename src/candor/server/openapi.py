@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
 REF = "#/components/schemas/{name}"
-SECURITY_SCHEME = "adminToken"
+ADMIN_SCHEME = "adminToken"
+METRICS_SCHEME = "metricsToken"
 DOCUMENTED_METHODS = ("GET", "POST")  # Starlette adds HEAD to every GET route: not listed
 
 _OPERATIONS: weakref.WeakKeyDictionary[Callable[..., Any], dict[str, Any]] = (
@@ -102,11 +103,16 @@ def openapi_document(routes: Sequence[BaseRoute]) -> dict[str, Any]:
         "components": {
             "schemas": components,
             "securitySchemes": {
-                SECURITY_SCHEME: {
+                ADMIN_SCHEME: {
                     "type": "http",
                     "scheme": "bearer",
                     "description": "CANDOR_ADMIN_TOKEN, or the token candor serve printed",
-                }
+                },
+                METRICS_SCHEME: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "CANDOR_METRICS_TOKEN (or --metrics-token): /metrics only",
+                },
             },
         },
     }
@@ -126,7 +132,7 @@ def _operation(route: Route, data: dict[str, dict[str, Any]]) -> dict[str, Any]:
     found |= _OPERATIONS.get(route.endpoint, {})
     found.setdefault("responses", {"200": {"description": "OK"}})
     if requires_admin(route.endpoint):
-        found["security"] = [{SECURITY_SCHEME: []}]
+        found["security"] = [{ADMIN_SCHEME: []}]
         found["responses"] = {**found["responses"], "401": error("Missing or wrong admin token")}
     return found
 

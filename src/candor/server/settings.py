@@ -69,6 +69,7 @@ class Settings:
     rate_burst: int = DEFAULT_RATE_BURST
     admin_token: str = field(default_factory=new_admin_token)
     admin_token_generated: bool = True  # True: print it once at start, nobody else knows it
+    metrics_token: str | None = None  # also opens /metrics (for a scraper), and nothing else
     retention: timedelta | None = None  # prune raw events older than this, at start and daily
     commit_window_s: float = DEFAULT_COMMIT_WINDOW_MS / 1000
     memory_limit: str | None = DEFAULT_MEMORY_LIMIT  # for the store; None: the engine's default
@@ -91,8 +92,8 @@ class Settings:
         """Settings from `environ` (CANDOR_* variables), overridden by non-None `flags`.
 
         Flag names are the field names (host, port, store, tls_cert, tls_key, rate_limit,
-        rate_burst, retention, commit_window_ms, memory_limit, log_level). Raises
-        SettingsError.
+        rate_burst, retention, commit_window_ms, memory_limit, log_level, metrics_token).
+        Raises SettingsError.
         """
         unknown = set(flags) - {*cls.__dataclass_fields__, "commit_window_ms"}
         if unknown:
@@ -130,6 +131,7 @@ class Settings:
         if log_level not in LOG_LEVELS:
             raise SettingsError(f"log level {log_level!r}: one of {', '.join(LOG_LEVELS)}")
         token = config("CANDOR_ADMIN_TOKEN", default="")
+        metrics_token = (pick("metrics_token", "") or "").strip()
         try:
             retention = parse_retention(pick("retention", "") or "")
         except DurationError as error:
@@ -144,6 +146,7 @@ class Settings:
             rate_burst=rate_burst,
             admin_token=token or new_admin_token(),
             admin_token_generated=not token,
+            metrics_token=metrics_token or None,
             retention=retention,
             commit_window_s=window_ms / 1000,
             memory_limit=memory_limit or None,
