@@ -88,11 +88,14 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as error:
             if isinstance(error.__context__, _TooManyPipelined):
+                self.logger.warning("Too many pipelined requests: connection closed.")
                 self.transport.close()
                 return
+            self.logger.warning("Invalid HTTP request received.")  # uvicorn's words
             self._refuse(MALFORMED)
             return
         except httptools.HttpParserError:
+            self.logger.warning("Invalid HTTP request received.")
             self._refuse(MALFORMED)
             return
         except httptools.HttpParserUpgrade:
@@ -102,6 +105,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
                 self._unsupported_upgrade_warning()
             return
         if self._awaiting_headers and self._header_bytes > MAX_HEADER_BYTES:
+            self.logger.warning("Request headers too large: connection closed.")
             self._refuse(HEADERS_TOO_LARGE)
 
     def send_400_response(self, msg: str) -> None:
