@@ -229,3 +229,11 @@ def test_charts_compare_fairly_and_keep_their_colours(collector: Collector, page
     today = dt.datetime.now(dt.UTC).date().isoformat()
     assert page.get_attribute("#chart-active", "data-partial-day") == today
     assert chart(page, "chart-active", "c.data.labels.at(-1)") == f"{today} (so far)"
+    # A chart with nothing to show says so instead of drawing empty axes.
+    page.select_option("#f-range", "30d")
+    page.select_option("#f-command", "test")  # C's one successful CI run: no error at all
+    expect(page.locator("#ov-events")).to_have_attribute("data-value", "1", timeout=WAIT_MS)
+    expect(page.locator("#chart-errors")).to_be_hidden()
+    assert page.get_attribute("#chart-errors", "data-points") == "0"
+    assert chart(page, "chart-errors", "c === undefined") is True
+    assert "nothing" in (page.get_attribute("#chart-errors >> xpath=..", "class") or "")

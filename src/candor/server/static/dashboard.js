@@ -147,11 +147,15 @@
 
   function draw(id, config, points) {
     if (charts[id]) charts[id].destroy();
+    delete charts[id];
     const canvas = $(id);
+    canvas.dataset.points = String(points);
+    // Nothing to draw: a sentence instead of empty axes running 0 to 1.
+    canvas.parentElement.classList.toggle("nothing", points === 0);
+    if (points === 0) return;
     if (config.options && config.options.indexAxis === "y") { // one readable row per bar group
       canvas.parentElement.style.height = `${Math.max(240, 90 + 34 * config.data.labels.length)}px`;
     }
-    canvas.dataset.points = String(points);
     config.options = Object.assign({ responsive: true, maintainAspectRatio: false, animation: false }, config.options || {});
     charts[id] = new Chart(canvas, config);
   }
