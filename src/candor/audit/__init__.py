@@ -6,7 +6,8 @@ Modules, one job each:
                  when not root) and what needs root; set up from inside by `prepare()`
     endpoint.py  the recording listeners: capture endpoint (HTTP, accept or hang) and DNS recorder
     trace.py     network system calls seen by strace (-f, seccomp-bpf), parsed into attempts
-    runner.py    one run of the program: environment, timeout, processes left, HOME changes
+    runner.py    one run of the program: environment, stdin probe, timeout, HOME changes
+    processes.py the PID namespace's processes: what is left after a run, waiting, killing
     canaries.py  the planted values and the search for them in requests, raw or decoded
     payload.py   request bodies decoded into events; the JSON Schema check
     checks.py    the eight checks: runs → PASS / FAIL with evidence / SKIP with why

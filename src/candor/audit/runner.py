@@ -14,17 +14,14 @@ the audit in it.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import select
 import shutil
-import signal
 import stat
 import subprocess
 import time
 from typing import TYPE_CHECKING
 
-from candor.audit import trace
+from candor.audit import processes, trace
 from candor.audit.canaries import FILE_NAME
 
 if TYPE_CHECKING:
@@ -34,7 +31,6 @@ if TYPE_CHECKING:
     from candor.audit.endpoint import CaptureEndpoint, DnsRecorder, Listener, Request
     from candor.audit.trace import Attempt, Tracer
 
-POLL_S = 0.02
 STDIN_PROBE = b"\n"
 
 
@@ -186,27 +182,27 @@ class Runner:
                 run.exit_status = 127
                 process = None
             if process is not None:
-                if _exited_within(process.pid, self.timeout):
+                if processes.exited_within(process.pid, self.timeout):
                     run.wall_ms = (time.monotonic() - started) * 1000.0
                     run.exit_status = process.wait()
                 else:
                     run.wall_ms = (time.monotonic() - started) * 1000.0
                     run.timed_out = True
-                    _kill_all(exclude=log)
+                    processes.kill_all(exclude=log)
                     process.wait()
             else:
                 run.wall_ms = (time.monotonic() - started) * 1000.0
-        left = _others(exclude=log)
+        left = processes.others(exclude=log)
         run.leftovers = [description for _, description in left]
         if left and not run.timed_out and (background or until is not None):
-            _wait_for_others(time.monotonic() + self.settle, log, until)
-        _kill_all(exclude=log)
+            processes.wait_for_others(time.monotonic() + self.settle, log, until)
+        processes.kill_all(exclude=log)
         run.read_stdin = _consumed(stdin)
         self.endpoint.release()
         if self.plain is not None:
             self.plain.release()
         if run.traced:
-            _finish_tracer(log)
+            processes.finish_tracer(log)
             with open(log, encoding="utf-8", errors="replace") as file:
                 run.attempts = trace.parse(file.read())
         with open(out_path, "rb") as file:
@@ -238,45 +234,6 @@ class Runner:
         return path
 
 
-# ---------------------------------------------------------------- processes in the namespace
-
-
-def _others(exclude: str) -> list[tuple[int, str]]:
-    """Live processes of the namespace but the audit itself and its tracer: (pid, description)."""
-    found = []
-    me = os.getpid()
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == me:
-            continue
-        pid = int(name)
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as file:
-                stat = file.read().decode(errors="replace")
-            with open(f"/proc/{pid}/cmdline", "rb") as file:
-                cmdline = file.read().replace(b"\0", b" ").decode(errors="replace").strip()
-        except OSError:
-            continue  # exited meanwhile
-        state = stat.rpartition(")")[2].split()[0] if ")" in stat else "?"
-        if state == "Z":
-            _reap(pid)
-            continue
-        if _is_tracer(stat, cmdline, exclude):
-            continue
-        found.append((pid, f"pid {pid}: {cmdline[:160] or stat.split()[1]}"))
-    return found
-
-
-def _is_tracer(stat: str, cmdline: str, log: str) -> bool:
-    # strace -DDD forks twice; its short-lived middle process has an empty command line.
-    comm = stat.partition("(")[2].rpartition(")")[0]
-    return comm == "strace" and (log in cmdline or not cmdline)
-
-
-def _reap(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError):  # not ours: its own parent reaps it
-        os.waitpid(pid, os.WNOHANG)
-
-
 def _consumed(read_end: int) -> bool:
     """Whether the program read the probe from its stdin pipe (closes our end)."""
     os.set_blocking(read_end, False)
@@ -287,72 +244,6 @@ def _consumed(read_end: int) -> bool:
     finally:
         os.close(read_end)
     return left != STDIN_PROBE
-
-
-def _exited_within(pid: int, timeout: float) -> bool:
-    """Wait for our child `pid` to exit, to the millisecond (Popen.wait polls every 50 ms)."""
-    fd = os.pidfd_open(pid)
-    try:
-        ready, _, _ = select.select([fd], [], [], timeout)
-    finally:
-        os.close(fd)
-    return bool(ready)
-
-
-def _wait_for_others(deadline: float, exclude: str, until: Callable[[], bool] | None) -> None:
-    while _others(exclude) and time.monotonic() < deadline:
-        if until is not None and until():
-            return
-        time.sleep(POLL_S)
-
-
-def _kill_all(exclude: str) -> None:
-    """SIGKILL every process of the namespace but the audit and the tracer, and reap them."""
-    for _ in range(200):
-        left = _others(exclude)
-        if not left:
-            return
-        for pid, _ in left:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(POLL_S)
-        _reap_all()
-
-
-def _reap_all() -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
-def _finish_tracer(log: str) -> None:
-    """The tracer exits once its tracees are gone; kill it if it does not within a second."""
-    deadline = time.monotonic() + 1.0
-    while time.monotonic() < deadline and _tracers(log):
-        time.sleep(POLL_S)
-        _reap_all()
-    for pid in _tracers(log):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    _reap_all()
-
-
-def _tracers(log: str) -> list[int]:
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/cmdline", "rb") as file:
-                    cmdline = file.read()
-            except OSError:
-                continue
-            if b"strace" in cmdline and log.encode() in cmdline:
-                found.append(int(name))
-    return found
 
 
 # ---------------------------------------------------------------- HOME before and after
