@@ -139,7 +139,7 @@ def test_the_json_report_has_the_documented_fields(tmp_path: Path) -> None:
     report = found.report
     assert set(report) == {
         "format", "command", "program", "platform", "result", "exit_status", "error", "duration_s",
-        "sandbox", "checks", "runs",
+        "sandbox", "checks", "runs", "requests",
     }  # fmt: skip
     assert report["format"] == 1 and report["platform"] == "your-platform"
     assert [check["name"] for check in report["checks"]] == [
@@ -152,6 +152,10 @@ def test_the_json_report_has_the_documented_fields(tmp_path: Path) -> None:
     }  # fmt: skip
     run = report["runs"][0]
     assert set(run) >= {"label", "argv", "exit_status", "timed_out", "wall_ms", "network"}
+    # What was sent, decoded: the sceptic reads the events themselves.
+    sent = report["requests"][0]
+    assert (sent["run"], sent["method"], sent["target"]) == ("second run", "POST", "/v1/event")
+    assert sent["events"][0]["command"] == "init" and sent["problem"] is None
 
 
 @pytest.fixture

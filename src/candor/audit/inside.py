@@ -31,13 +31,15 @@ from candor.audit import checks, sandbox
 from candor.audit.canaries import Canaries
 from candor.audit.endpoint import CaptureEndpoint, DnsRecorder, Listener
 from candor.audit.options import MEDIAN_RUNS, AuditOptions
-from candor.audit.payload import SchemaCheck, load_schema
+from candor.audit.payload import SchemaCheck, decode, load_schema
 from candor.audit.report import Check, Report
 from candor.audit.runner import Run, Runner
 from candor.audit.trace import Tracer
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+MAX_REQUESTS_SHOWN = 100  # in the --json report, each with its decoded events
 
 # Set by the outer `candor audit`; nothing else may start this module.
 MARKER = "CANDOR_AUDIT_INSIDE"
@@ -99,6 +101,12 @@ def audit(options: AuditOptions, work: str) -> Report:
             plain.close()
         down.close()
     report.runs = [run.as_dict() for run in runner.runs]
+    report.requests = [
+        {**request.as_dict(), "events": decoded.events, "problem": decoded.problem}
+        for run in runner.runs
+        for request in run.requests + run.plain_requests
+        for decoded in (decode(request),)
+    ][:MAX_REQUESTS_SHOWN]
     report.duration_s = time.monotonic() - started
     return report
 

@@ -59,6 +59,7 @@ class Report:
         self.checks: list[Check] = []
         self.sandbox: dict[str, Any] = {}
         self.runs: list[dict[str, Any]] = []
+        self.requests: list[dict[str, Any]] = []  # what reached the listeners, decoded
         self.duration_s = 0.0
         self.error: str | None = None  # set: the sandbox could not be set up (exit 2)
 
@@ -85,6 +86,7 @@ class Report:
             "sandbox": self.sandbox,
             "checks": [check.as_dict() for check in self.checks],
             "runs": self.runs,
+            "requests": self.requests,
         }
 
     @classmethod
@@ -93,6 +95,7 @@ class Report:
         report.program = data.get("program", report.program)
         report.sandbox = data.get("sandbox", {})
         report.runs = data.get("runs", [])
+        report.requests = data.get("requests", [])
         report.duration_s = data.get("duration_s", 0.0)
         report.error = data.get("error")
         for item in data.get("checks", []):
