@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import uuid
 from typing import TYPE_CHECKING
 
 import pytest
@@ -16,6 +17,8 @@ import pytest
 from candor.schema import FIELD_NAMES
 from candor.storage.questions import (
     NO_FILTERS,
+    OTHER,
+    TOP_VALUES,
     Breakdown,
     DayCount,
     DimensionValues,
@@ -32,7 +35,7 @@ from candor.storage.questions import (
     WeekCount,
 )
 from candor.storage.synthetic import SyntheticEvents
-from tests.support.dataset import DAY1, DAY2, DAY3, WHOLE, load_known
+from tests.support.dataset import DAY1, DAY2, DAY3, WHOLE, event, load_known
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -229,3 +232,50 @@ def test_insert_synthetic_adds_exactly_that_many(store: Store) -> None:
     totals = store.usage_totals(TimeRange(dt.date(2025, 3, 1), dt.date(2025, 4, 1)), NO_FILTERS)
     assert totals.events == 2_000
     assert totals.installations == totals.new_installations > 0
+
+
+def test_a_dimension_with_many_values_is_its_top_ones_and_other(store: Store) -> None:
+    """Issue #9: anyone can send 5 000 versions. Questions grouped by version answer for the
+    20 most used and one OTHER row, exact over all the rest together: versions 1.0.21-25 have
+    5, 4, 3, 2, 1 events from as many installations, and X runs both 1.0.24 and 1.0.25."""
+    at = dt.datetime(2025, 3, 3, 12)
+    events = []
+    for number in range(1, 26):  # version 1.0.k: 26 - k events, each a new installation
+        for _ in range(26 - number):
+            events.append(
+                event(
+                    str(uuid.uuid4()), "build", f"1.0.{number}", "linux-x86_64", number, None, True
+                )
+            )
+    x = str(uuid.uuid4())
+    events += [event(x, "build", v, "linux-x86_64", 1, None, True) for v in ("1.0.24", "1.0.25")]
+    store.insert_events(events, at)
+    day = TimeRange(DAY1, DAY1)
+    counts = store.version_counts(day, NO_FILTERS)
+    named = {v.cli_version: v.installations for v in counts.versions}
+    assert len(named) == TOP_VALUES["cli_version"] + 1
+    assert named[OTHER] == 15 + 1  # X once, though it ran two of them
+    assert named["1.0.1"] == 25 and named["1.0.20"] == 6
+    assert counts.installations == 325 + 1
+    assert VersionDay(DAY1, OTHER, 16) in counts.daily
+    errors = store.error_counts(day, NO_FILTERS)
+    assert FailureTally(OTHER, 17, 0, 0) in errors.by_version
+    slow = store.duration_percentiles(day, NO_FILTERS, by_version=True)
+    # OTHER's durations: 1, 1 (X), 21 ×5, 22 ×4, 23 ×3, 24 ×2, 25: the 9th, 16th, 17th.
+    assert Percentiles("build", OTHER, 17, 22, 24, 25, 25) in slow
+    assert len(store.dimension_values(day).cli_versions) == 25  # the filter menu lists all
+
+
+def test_many_commands_are_the_top_ones_and_other(store: Store) -> None:
+    """52 commands, one event each (a tie: the smaller names first): 50 and OTHER with 2."""
+    names = [f"cmd{number:02d}" for number in range(52)]
+    store.insert_events(
+        [event(str(uuid.uuid4()), name, "1.0.0", "linux-x86_64", 5, None, True) for name in names],
+        dt.datetime(2025, 3, 3, 12),
+    )
+    counts = store.command_counts(TimeRange(DAY1, DAY1), NO_FILTERS)
+    assert len(counts.rows) == TOP_VALUES["command"] + 1
+    assert Tally(OTHER, 2, 2) in counts.rows and Tally("cmd00", 1, 1) in counts.rows
+    assert Tally("cmd51", 1, 1) not in counts.rows
+    assert counts.total == Tally(None, 52, 52)
+    assert store.usage_totals(TimeRange(DAY1, DAY1), NO_FILTERS).commands == 52

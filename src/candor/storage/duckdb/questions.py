@@ -4,20 +4,32 @@ Counts and distinct installations come from the rollups (`candor.storage.duckdb.
 Distinct installations are exact: each group of a query gets a bitmap of the dense installation
 numbers it saw (`bitstring_agg`), and its count is the number of bits set. Coarser groups OR
 their finer groups' bitmaps (`bit_or`), so one pass answers, say, installations per version per
-day, per day, per version and in total. A bitmap takes max_iid / 8 bytes (25 KB for 200 000
-installations) per group while a query runs.
+day, per day, per version and in total.
+
+Memory stays bounded whatever the data (issue #9: 300 000 installation IDs and 5 000 versions,
+posted by anyone, made every bitmap 37 KB and the groups countless, and DuckDB ran out of
+memory). Two things bound it:
+
+- a dimension whose values the sender chooses (command, cli_version, error_code) is grouped
+  by its `TOP_VALUES` most used values plus one `OTHER` group, so a query has few groups;
+- a question whose bitmaps would pass `BITMAP_BUDGET_BYTES` (many groups × many
+  installations) runs in passes over disjoint ranges of installation numbers, each within the
+  budget, and adds their counts up: sums and distinct counts over disjoint installations add
+  up exactly. Ordinary data needs one pass.
 
 Duration percentiles come from the raw events, because they must be exact and percentiles do
 not add up across days: `quantile_disc` is nearest-rank.
-
-Every function takes a `Scope` (the range and filters as SQL) and returns the question's rows.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
+from candor.schema import ARCH_NAMES, OS_NAMES
 from candor.storage.questions import (
+    OTHER,
+    TOP_VALUES,
     Breakdown,
     DayCount,
     DimensionValues,
@@ -42,169 +54,226 @@ if TYPE_CHECKING:
     from candor.storage.questions import Filters, TimeRange
 
     Read = Callable[[str, Sequence[object]], list[tuple[Any, ...]]]
+    Rows = list[tuple[Any, ...]]
+    # (dimension column) → its most used values in the scope, and whether there are more
+    Tops = Callable[[str], tuple[list[str], bool]]
 
 USAGE = "rollup_daily_usage"
 ERRORS = "rollup_daily_errors"
+# Bitmaps one statement may build: a query needing more runs in passes. With the collector's
+# default 96 MB limit, a third of it (each bitmap lives twice: the groups and their states).
+BITMAP_BUDGET_BYTES = 16 * 2**20
+MIN_PASS_BITS = 1 << 16  # installation numbers per pass at least: passes stay few
+OS_ARCHS = len(OS_NAMES) * len(ARCH_NAMES)  # the schema bounds os_arch
+
+
+def literal(value: object) -> str:
+    """A SQL literal for a filter or dimension value (validated text, a bool, a date)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return f"DATE '{value}'"
 
 
 class Scope:
     """One question's range and filters, turned into SQL over a rollup or the raw events."""
 
-    def __init__(self, read: Read, time_range: TimeRange, filters: Filters, max_iid: int) -> None:
+    def __init__(
+        self, read: Read, time_range: TimeRange, filters: Filters, max_iid: int, tops: Tops
+    ) -> None:
         self.read = read
         self.time_range = time_range
         self.filters = filters
         # The bitmaps' size, fixed before the statement: installations that arrive meanwhile
         # are left out (iid ≤ max_iid) rather than overflow.
         self.max_iid = max_iid
+        self.tops = tops
 
-    def conditions(self) -> tuple[str, list[object]]:
-        """` AND column = ?` for each filter, and the parameters."""
-        pairs = self.filters.columns()
-        return "".join(f" AND {column} = ?" for column, _ in pairs), [v for _, v in pairs]
+    def conditions(self) -> str:
+        """` AND column = value` for each filter."""
+        return "".join(f" AND {column} = {literal(v)}" for column, v in self.filters.columns())
 
-    def grouped(self, table: str, keys: str, aggregates: str) -> tuple[str, list[object]]:
-        """`SELECT keys, aggregates FROM table WHERE <scope> GROUP BY keys` and its parameters."""
-        sql, params = self.conditions()
-        where = f"day BETWEEN ? AND ? AND iid <= {self.max_iid}{sql}"
-        group = f" GROUP BY {keys}" if keys else ""
-        select = f"{keys}, {aggregates}" if keys else aggregates
-        return (
-            f"SELECT {select} FROM {table} WHERE {where}{group}",
-            [self.time_range.start, self.time_range.end, *params],
-        )
+    def where(self, lo: int = 1, hi: int | None = None) -> str:
+        """The rollup rows of the range and filters, of installation numbers lo..hi."""
+        hi = self.max_iid if hi is None else hi
+        days = f"day BETWEEN {literal(self.time_range.start)} AND {literal(self.time_range.end)}"
+        return f"{days} AND iid BETWEEN {lo} AND {hi}{self.conditions()}"
 
     def events_where(self) -> tuple[str, list[object]]:
         """WHERE conditions (and parameters) for the raw `events` table."""
-        sql, params = self.conditions()
         return (
-            f"received_at >= ? AND received_at < ?{sql}",
-            [self.time_range.start_time, self.time_range.end_time, *params],
+            f"received_at >= ? AND received_at < ?{self.conditions()}",
+            [self.time_range.start_time, self.time_range.end_time],
         )
 
-    def bitmap(self, condition: str | None = None) -> str:
-        """SQL aggregate: the set of installations (of the rows meeting `condition`)."""
+    def dimension(self, column: str) -> tuple[str, int]:
+        """SQL for `column` grouped as its top values plus OTHER, and how many groups at most."""
+        values, more = self.tops(column)
+        if not more:
+            return column, max(1, len(values))
+        listed = ", ".join(literal(value) for value in values)
+        return f"CASE WHEN {column} IN ({listed}) THEN {column} ELSE {literal(OTHER)} END", len(
+            values
+        ) + 1
+
+    def passes(self, bitmaps: int) -> list[tuple[int, int]]:
+        """Ranges of installation numbers, each small enough for `bitmaps` bitmaps."""
         if self.max_iid == 0:
-            return "NULL::BITSTRING"
-        where = f" FILTER (WHERE {condition})" if condition else ""
-        return f"bitstring_agg(iid, 1, {self.max_iid}){where}"
+            return [(1, 0)]
+        bits = max(MIN_PASS_BITS, BITMAP_BUDGET_BYTES * 8 // max(1, 2 * bitmaps))
+        count = math.ceil(self.max_iid / bits)
+        step = math.ceil(self.max_iid / count)
+        return [(lo, min(self.max_iid, lo + step - 1)) for lo in range(1, self.max_iid + 1, step)]
 
-    def query(self, sql: str, params: list[object]) -> list[tuple[Any, ...]]:
-        return self.read(sql, params)
+    def in_passes(self, bitmaps: int, statement: Callable[[int, int], str], keys: int) -> Rows:
+        """Run `statement(lo, hi)` once per pass; rows with equal `keys` first columns are
+        added up (their other columns: sums, except dates, which take the earliest)."""
+        combined: dict[tuple[Any, ...], list[Any]] = {}
+        for lo, hi in self.passes(bitmaps):
+            for row in self.read(statement(lo, hi), ()):
+                key, values = row[:keys], list(row[keys:])
+                seen = combined.get(key)
+                if seen is None:
+                    combined[key] = values
+                    continue
+                for index, value in enumerate(values):
+                    if value is None or seen[index] is None:
+                        seen[index] = seen[index] if value is None else value
+                    elif isinstance(value, int):
+                        seen[index] += value
+                    else:
+                        seen[index] = min(seen[index], value)
+        return [(*key, *values) for key, values in combined.items()]
 
 
-def count(bitmap: str) -> str:
+def bitmap(lo: int, hi: int, condition: str | None = None) -> str:
+    """SQL aggregate: the set of installations lo..hi (of the rows meeting `condition`)."""
+    if hi < lo:
+        return "NULL::BITSTRING"
+    where = f" FILTER (WHERE {condition})" if condition else ""
+    return f"bitstring_agg(iid, {lo}, {hi}){where}"
+
+
+def count(bitmap_sql: str) -> str:
     """SQL: how many installations a bitmap holds (0 for none)."""
-    return f"coalesce(bit_count({bitmap}), 0)"
+    return f"coalesce(bit_count({bitmap_sql}), 0)"
 
 
 def usage_totals(scope: Scope) -> Totals:
-    inner, params = scope.grouped(
-        USAGE,
-        "command",
-        f"sum(events) AS ev, sum(failures) AS fail, {scope.bitmap()} AS b, "
-        f"{scope.bitmap('is_new')} AS n, sum(events) FILTER (WHERE is_interactive) AS inter",
+    def statement(lo: int, hi: int) -> str:
+        return (
+            f"SELECT coalesce(sum(events), 0), coalesce(sum(failures), 0), "
+            f"{count(bitmap(lo, hi))}, {count(bitmap(lo, hi, 'is_new'))}, "
+            f"coalesce(sum(events) FILTER (WHERE is_interactive), 0) "
+            f"FROM {USAGE} WHERE {scope.where(lo, hi)}"
+        )
+
+    ((events, failures, active, new, interactive),) = scope.in_passes(2, statement, 0)
+    ((commands,),) = scope.read(
+        f"SELECT count(DISTINCT command) FROM {USAGE} WHERE {scope.where()}", ()
     )
-    ((events, failures, active, new, interactive, used),) = scope.query(
-        f"WITH g AS MATERIALIZED ({inner}) SELECT coalesce(sum(ev), 0), coalesce(sum(fail), 0), "
-        f"{count('bit_or(b)')}, {count('bit_or(n)')}, coalesce(sum(inter), 0), count(*) FROM g",
-        params,
+    return Totals(
+        int(events), int(failures), int(active), int(new), int(interactive), int(commands)
     )
-    return Totals(int(events), int(failures), int(active), int(new), int(interactive), int(used))
 
 
 def command_counts(scope: Scope) -> Breakdown:
-    inner, params = scope.grouped(USAGE, "command", f"sum(events) AS ev, {scope.bitmap()} AS b")
-    rows = scope.query(
-        f"WITH g AS MATERIALIZED ({inner}) "
-        f"SELECT 0, command, ev, {count('b')} FROM g UNION ALL "
-        f"SELECT 1, NULL, coalesce(sum(ev), 0), {count('bit_or(b)')} FROM g",
-        params,
-    )
-    return _breakdown(rows)
+    command, groups = scope.dimension("command")
 
+    def statement(lo: int, hi: int) -> str:
+        return (
+            f"WITH g AS MATERIALIZED (SELECT {command} AS command, sum(events) AS ev, "
+            f"{bitmap(lo, hi)} AS b FROM {USAGE} WHERE {scope.where(lo, hi)} GROUP BY 1) "
+            f"SELECT 0, command, ev, {count('b')} FROM g UNION ALL "
+            f"SELECT 1, NULL, coalesce(sum(ev), 0), {count('bit_or(b)')} FROM g"
+        )
 
-def _breakdown(rows: list[tuple[Any, ...]]) -> Breakdown:
-    """(is the total, name, events, installations) rows → Breakdown."""
-    tallies = [Tally(name, int(events), int(active)) for total, name, events, active in rows]
-    total = next(t for (is_total, *_), t in zip(rows, tallies, strict=True) if is_total)
-    rest = [t for (is_total, *_), t in zip(rows, tallies, strict=True) if not is_total]
-    return Breakdown(rest, total)
+    rows = scope.in_passes(groups + 1, statement, 2)
+    tallies = [Tally(name, int(ev), int(n)) for total, name, ev, n in rows if not total]
+    total = next(Tally(None, int(ev), int(n)) for is_total, _, ev, n in rows if is_total)
+    return Breakdown(tallies, total)
 
 
 def duration_percentiles(scope: Scope, *, by_version: bool) -> list[Percentiles]:
-    keys = "command, cli_version" if by_version else "command"
+    command, _ = scope.dimension("command")
+    version = scope.dimension("cli_version")[0] if by_version else "NULL"
     where, params = scope.events_where()
-    rows = scope.query(
+    rows = scope.read(
         # INTEGER: durations fit (schema maximum 2**31 - 1), and half the bytes sort faster.
-        f"SELECT {keys}, count(*), quantile_disc(duration_ms::INTEGER, [0.5, 0.9, 0.99]), "
-        f"max(duration_ms) FROM events WHERE {where} GROUP BY {keys}",
+        f"SELECT {command}, {version}, count(*), "
+        f"quantile_disc(duration_ms::INTEGER, [0.5, 0.9, 0.99]), max(duration_ms) "
+        f"FROM events WHERE {where} GROUP BY 1, 2",
         params,
     )
-    if by_version:
-        return [
-            Percentiles(cmd, ver, int(n), int(q[0]), int(q[1]), int(q[2]), int(top))
-            for cmd, ver, n, q, top in rows
-        ]
     return [
-        Percentiles(cmd, None, int(n), int(q[0]), int(q[1]), int(q[2]), int(top))
-        for cmd, n, q, top in rows
+        Percentiles(cmd, ver, int(n), int(q[0]), int(q[1]), int(q[2]), int(top))
+        for cmd, ver, n, q, top in rows
     ]
 
 
 def error_counts(scope: Scope) -> ErrorCounts:
-    inner, params = scope.grouped(
-        ERRORS, "command, error_code", f"sum(events) AS ev, {scope.bitmap()} AS b"
-    )
-    error_rows = scope.query(
-        f"WITH g AS MATERIALIZED ({inner}) "
-        f"SELECT command, error_code, ev, {count('b')} FROM g UNION ALL "
-        f"SELECT NULL, error_code, sum(ev), {count('bit_or(b)')} FROM g GROUP BY error_code",
-        params,
-    )
+    command, commands = scope.dimension("command")
+    code, codes = scope.dimension("error_code")
+    version, versions = scope.dimension("cli_version")
+
+    def by_code(lo: int, hi: int) -> str:
+        return (
+            f"WITH g AS MATERIALIZED (SELECT {command} AS command, {code} AS error_code, "
+            f"sum(events) AS ev, {bitmap(lo, hi)} AS b FROM {ERRORS} "
+            f"WHERE {scope.where(lo, hi)} GROUP BY 1, 2) "
+            f"SELECT command, error_code, ev, {count('b')} FROM g UNION ALL "
+            f"SELECT NULL, error_code, sum(ev), {count('bit_or(b)')} FROM g GROUP BY error_code"
+        )
+
+    error_rows = scope.in_passes(commands * codes + codes, by_code, 2)
     # Failure rates: sums over the usage rollup; installations hit: bitmaps over the (ten times
     # smaller) errors rollup, since an installation with a failure has a row there.
-    sums_sql, params = scope.grouped(
-        USAGE, "command, cli_version", "sum(events) AS ev, sum(failures) AS fail"
-    )
-    sums = scope.query(
-        f"WITH g AS MATERIALIZED ({sums_sql}) "
+    sums = scope.read(
+        f"WITH g AS MATERIALIZED (SELECT {command} AS command, {version} AS cli_version, "
+        f"sum(events) AS ev, sum(failures) AS fail FROM {USAGE} WHERE {scope.where()} "
+        "GROUP BY 1, 2) "
         "SELECT 0, command, sum(ev), sum(fail) FROM g GROUP BY command UNION ALL "
         "SELECT 1, cli_version, sum(ev), sum(fail) FROM g GROUP BY cli_version",
-        params,
+        (),
     )
-    inner, params = scope.grouped(ERRORS, "command, cli_version", f"{scope.bitmap()} AS b")
-    failing = scope.query(
-        f"WITH g AS MATERIALIZED ({inner}) "
-        f"SELECT 0, command, {count('bit_or(b)')} FROM g GROUP BY command UNION ALL "
-        f"SELECT 1, cli_version, {count('bit_or(b)')} FROM g GROUP BY cli_version",
-        params,
-    )
-    hit = {(int(by), name): int(installs) for by, name, installs in failing}
+
+    def failing(lo: int, hi: int) -> str:
+        return (
+            f"WITH g AS MATERIALIZED (SELECT {command} AS command, {version} AS cli_version, "
+            f"{bitmap(lo, hi)} AS b FROM {ERRORS} WHERE {scope.where(lo, hi)} GROUP BY 1, 2) "
+            f"SELECT 0, command, {count('bit_or(b)')} FROM g GROUP BY command UNION ALL "
+            f"SELECT 1, cli_version, {count('bit_or(b)')} FROM g GROUP BY cli_version"
+        )
+
+    hit_rows = scope.in_passes(commands * versions + commands + versions, failing, 2)
+    hit = {(int(by), name): int(installs) for by, name, installs in hit_rows}
     tallies: tuple[list[FailureTally], list[FailureTally]] = ([], [])
     for by, name, events, failures in sums:
         tallies[by].append(
             FailureTally(name, int(events), int(failures), hit.get((int(by), name), 0))
         )
-    codes = [ErrorTally(cmd, code, int(ev), int(ins)) for cmd, code, ev, ins in error_rows]
+    codes_found = [ErrorTally(cmd, c, int(ev), int(ins)) for cmd, c, ev, ins in error_rows]
     return ErrorCounts(
-        by_code=[e for e in codes if e.command is None],
-        by_command_and_code=[e for e in codes if e.command is not None],
+        by_code=[e for e in codes_found if e.command is None],
+        by_command_and_code=[e for e in codes_found if e.command is not None],
         by_command=tallies[0],
         by_version=tallies[1],
     )
 
 
 def installation_counts(scope: Scope) -> InstallationCounts:
-    inner, params = scope.grouped(
-        USAGE, "day", f"{scope.bitmap()} AS b, {scope.bitmap('is_new')} AS n"
-    )
-    rows = scope.query(
-        f"WITH g AS MATERIALIZED ({inner}) "
-        f"SELECT 0, day, {count('b')}, {count('n')} FROM g UNION ALL "
-        f"SELECT 1, date_trunc('week', day)::DATE, {count('bit_or(b)')}, 0 FROM g GROUP BY 2",
-        params,
-    )
+    def statement(lo: int, hi: int) -> str:
+        return (
+            f"WITH g AS MATERIALIZED (SELECT day, {bitmap(lo, hi)} AS b, "
+            f"{bitmap(lo, hi, 'is_new')} AS n FROM {USAGE} WHERE {scope.where(lo, hi)} "
+            "GROUP BY day) "
+            f"SELECT 0, day, {count('b')}, {count('n')} FROM g UNION ALL "
+            f"SELECT 1, date_trunc('week', day)::DATE, {count('bit_or(b)')}, 0 FROM g GROUP BY 2"
+        )
+
+    days = scope.time_range.days
+    rows = scope.in_passes(2 * days + days // 7 + 2, statement, 2)
     return InstallationCounts(
         daily=[DayCount(day, int(a), int(n)) for weekly, day, a, n in rows if not weekly],
         weekly=[WeekCount(week, int(a)) for weekly, week, a, _ in rows if weekly],
@@ -212,16 +281,21 @@ def installation_counts(scope: Scope) -> InstallationCounts:
 
 
 def version_counts(scope: Scope) -> VersionCounts:
-    inner, params = scope.grouped(USAGE, "day, cli_version", f"{scope.bitmap()} AS b")
-    rows = scope.query(
-        f"WITH g AS MATERIALIZED ({inner}) "
-        f"SELECT 0, day, cli_version, {count('b')}, day FROM g UNION ALL "
-        f"SELECT 0, day, NULL, {count('bit_or(b)')}, day FROM g GROUP BY day UNION ALL "
-        f"SELECT 1, NULL, cli_version, {count('bit_or(b)')}, min(day) FROM g "
-        f"GROUP BY cli_version UNION ALL "
-        f"SELECT 2, NULL, NULL, {count('bit_or(b)')}, NULL FROM g",
-        params,
-    )
+    version, versions = scope.dimension("cli_version")
+
+    def statement(lo: int, hi: int) -> str:
+        return (
+            f"WITH g AS MATERIALIZED (SELECT day, {version} AS cli_version, "
+            f"{bitmap(lo, hi)} AS b FROM {USAGE} WHERE {scope.where(lo, hi)} GROUP BY 1, 2) "
+            f"SELECT 0, day, cli_version, {count('b')}, day FROM g UNION ALL "
+            f"SELECT 0, day, NULL, {count('bit_or(b)')}, day FROM g GROUP BY day UNION ALL "
+            f"SELECT 1, NULL, cli_version, {count('bit_or(b)')}, min(day) FROM g "
+            f"GROUP BY cli_version UNION ALL "
+            f"SELECT 2, NULL, NULL, {count('bit_or(b)')}, NULL FROM g"
+        )
+
+    days = scope.time_range.days
+    rows = scope.in_passes(days * versions + days + versions + 1, statement, 3)
     return VersionCounts(
         daily=[VersionDay(day, ver, int(n)) for kind, day, ver, n, _ in rows if kind == 0],
         versions=[VersionTotal(ver, int(n), first) for kind, _, ver, n, first in rows if kind == 1],
@@ -230,17 +304,17 @@ def version_counts(scope: Scope) -> VersionCounts:
 
 
 def platform_counts(scope: Scope) -> PlatformCounts:
-    inner, params = scope.grouped(
-        USAGE, "os_arch, is_interactive", f"sum(events) AS ev, {scope.bitmap()} AS b"
-    )
-    rest = f"coalesce(sum(ev), 0), {count('bit_or(b)')} FROM g"
-    rows = scope.query(
-        f"WITH g AS MATERIALIZED ({inner}) "
-        f"SELECT 0, os_arch, NULL, {rest} GROUP BY os_arch UNION ALL "
-        f"SELECT 1, NULL, is_interactive, {rest} GROUP BY is_interactive UNION ALL "
-        f"SELECT 2, NULL, NULL, {rest}",
-        params,
-    )
+    def statement(lo: int, hi: int) -> str:
+        rest = f"coalesce(sum(ev), 0), {count('bit_or(b)')} FROM g"
+        return (
+            f"WITH g AS MATERIALIZED (SELECT os_arch, is_interactive, sum(events) AS ev, "
+            f"{bitmap(lo, hi)} AS b FROM {USAGE} WHERE {scope.where(lo, hi)} GROUP BY 1, 2) "
+            f"SELECT 0, os_arch, NULL, {rest} GROUP BY os_arch UNION ALL "
+            f"SELECT 1, NULL, is_interactive, {rest} GROUP BY is_interactive UNION ALL "
+            f"SELECT 2, NULL, NULL, {rest}"
+        )
+
+    rows = scope.in_passes(3 * OS_ARCHS + 3, statement, 3)
     return PlatformCounts(
         os_arch=[Tally(os, int(ev), int(n)) for kind, os, _, ev, n in rows if kind == 0],
         interactive=[
@@ -253,16 +327,27 @@ def platform_counts(scope: Scope) -> PlatformCounts:
 
 
 def dimension_values(scope: Scope) -> DimensionValues:
-    inner, params = scope.grouped(USAGE, "command, cli_version, os_arch", "sum(events) AS ev")
-    rows = scope.query(
-        f"WITH g AS MATERIALIZED ({inner}) "
+    rows = scope.read(
+        f"WITH g AS MATERIALIZED (SELECT command, cli_version, os_arch, sum(events) AS ev "
+        f"FROM {USAGE} WHERE {scope.where()} GROUP BY ALL) "
         "SELECT 0, command, sum(ev) FROM g GROUP BY 2 UNION ALL "
         "SELECT 1, cli_version, sum(ev) FROM g GROUP BY 2 UNION ALL "
         "SELECT 2, os_arch, sum(ev) FROM g GROUP BY 2 ORDER BY 3 DESC, 2",
-        params,
+        (),
     )
     return DimensionValues(
         commands=[name for kind, name, _ in rows if kind == 0],
         cli_versions=[name for kind, name, _ in rows if kind == 1],
         os_archs=[name for kind, name, _ in rows if kind == 2],
+    )
+
+
+def top_values(read: Read, time_range: TimeRange, filters: Filters, column: str) -> Rows:
+    """The TOP_VALUES[column] + 1 values of `column` with the most events in the scope."""
+    table = ERRORS if column == "error_code" else USAGE
+    scope = Scope(read, time_range, filters, 2**31 - 1, lambda _: ([], False))
+    return read(
+        f"SELECT {column}, sum(events) AS ev FROM {table} WHERE {scope.where()} "
+        f"GROUP BY 1 ORDER BY ev DESC, 1 LIMIT {TOP_VALUES[column] + 1}",
+        (),
     )
