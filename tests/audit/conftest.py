@@ -72,9 +72,13 @@ def left_behind(tmp: Path) -> list[str]:
     return [path.name for path in tmp.iterdir() if path.name.startswith("candor-audit-")]
 
 
-def make_cli(directory: Path, template: str, broken: str = "") -> str:
+def make_cli(
+    directory: Path, template: str, broken: str = "", platform: str = "your-platform"
+) -> str:
     """Copy `clis/<template>` into `directory`, breaking the promise `broken`; its path."""
+    prefix = "".join(char if char.isalnum() else "_" for char in platform.upper())
     text = (CLIS / template).read_text().replace("@BREAK@", broken)
+    text = text.replace("@PLATFORM@", platform).replace("@PREFIX@", prefix)
     path = directory / f"{template.split('.')[0]}-{broken or 'compliant'}"
     path.write_text(text)
     path.chmod(0o755)

@@ -220,3 +220,22 @@ def test_without_the_audit_extra_the_install_command_is_named(tmp_path: Path) ->
     assert isinstance(result, subprocess.CompletedProcess)
     assert result.returncode == 2
     assert "pip install 'candor[audit]'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_platform_names_the_config_directory_and_the_variables(tmp_path: Path) -> None:
+    """--platform acme.cloud: ~/.acme.cloud/, ACME_CLOUD_TELEMETRY_ENDPOINT and _OPT_OUT."""
+    cli = make_cli(tmp_path, "shell_cli.sh", platform="acme.cloud")
+    found = audit("--platform", "acme.cloud", "--", cli, "init", tmp=tmp_path)
+    assert found.verdicts == dict.fromkeys(range(1, 9), "PASS"), found.result.stdout
+    # Audited by Candor's default names, it reads neither variable: no event reaches the
+    # capture endpoint (nothing to validate, none after enable), and "opted out" it still
+    # writes its config and looks up its real endpoint's host.
+    default = audit("--", cli, "init", tmp=tmp_path)
+    assert default.verdicts == {
+        **dict.fromkeys(range(1, 9), "PASS"),
+        2: "SKIP",
+        4: "FAIL",
+        5: "FAIL",
+    }, default.result.stdout
+    assert "YOUR_PLATFORM_TELEMETRY_ENDPOINT" in default.check(2)["summary"]
+    assert any("telemetry.your-platform.com" in line for line in default.check(4)["evidence"])

@@ -1,6 +1,7 @@
 #!/bin/sh
 # `shell-cli`: a tiny CLI with telemetry in POSIX sh and curl, keeping the policy's promises.
-# The test that copies it sets BREAK to break exactly one promise (empty: none broken):
+# The test that copies it names its platform (@PLATFORM@: config dir, @PREFIX@_: variables) and
+# sets BREAK to break exactly one promise (empty: none broken):
 #   extra-field       the event carries a tenth field
 #   argument          the event's command carries the arguments
 #   notice-stdout     the first-run notice goes to stdout
@@ -14,13 +15,13 @@
 #   plain-http        plain http:// is used to any address, not only to loopback
 #   ignore-dnt        DO_NOT_TRACK is ignored (a recommendation, unless the policy claims it)
 BREAK="@BREAK@"
-dir="$HOME/.your-platform"
+dir="$HOME/.@PLATFORM@"
 config="$dir/config.json"
-endpoint="${YOUR_PLATFORM_TELEMETRY_ENDPOINT:-https://telemetry.your-platform.com/v1/event}"
+endpoint="${@PREFIX@_TELEMETRY_ENDPOINT:-https://telemetry.your-platform.com/v1/event}"
 
 opted_out() {
     if [ "$BREAK" != ignore-opt-out ]; then
-        case "$(printf %s "${YOUR_PLATFORM_TELEMETRY_OPT_OUT:-}" | tr A-Z a-z)" in
+        case "$(printf %s "${@PREFIX@_TELEMETRY_OPT_OUT:-}" | tr A-Z a-z)" in
             1 | true | yes) return 0 ;;
         esac
     fi
@@ -41,7 +42,7 @@ save_config() { # installation_id enabled
 
 notice() {
     echo "shell-cli collects anonymous usage telemetry (9 fields, never arguments or paths)."
-    echo "Turn it off: shell-cli telemetry disable, or YOUR_PLATFORM_TELEMETRY_OPT_OUT=1."
+    echo "Turn it off: shell-cli telemetry disable, or @PREFIX@_TELEMETRY_OPT_OUT=1."
 }
 
 record() { # command status
