@@ -55,6 +55,8 @@ def test_your_cli_build_in_a_sample_project_passes_every_check(tmp_path: Path) -
         ("shell_cli.sh", "ignore-opt-out", 4, "first run: created ~/.your-platform/config.json"),
         # Observed, not inferred: neither ever reaches the capture endpoint.
         ("shell_cli.sh", "dns-opted-out", 4, "DNS lookup of 'updates.your-platform.com'"),
+        # Only loopback exists in the sandbox: the attempt is recorded and goes nowhere.
+        ("shell_cli.sh", "remote-opted-out", 4, "connect() to 198.51.100.7:80 = -1 ENETUNREACH"),
         ("node_cli.js", "connect-opted-out", 4, "connect() to 127.0.0.1:9 = -1"),
         ("shell_cli.sh", "ignore-disable", 5, "after disable: connect() to 127.0.0.1:"),
         ("shell_cli.sh", "random-id", 2, "installation_id changed between runs"),

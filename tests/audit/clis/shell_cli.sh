@@ -8,6 +8,7 @@
 #   ask               the first run asks for consent and reads the answer from stdin
 #   ignore-opt-out    YOUR_PLATFORM_TELEMETRY_OPT_OUT is ignored
 #   dns-opted-out     an opted-out run looks up a host name (an "update check")
+#   remote-opted-out  an opted-out run connects to a remote address (TEST-NET-2, never routed)
 #   hang              the event is posted in the foreground, without a timeout
 #   noisy             the event is posted in the foreground; a failure is printed on stderr
 #   ignore-disable    `telemetry disable` is saved but not obeyed
@@ -48,6 +49,7 @@ notice() {
 record() { # command status
     if opted_out; then
         [ "$BREAK" = dns-opted-out ] && getent hosts updates.your-platform.com >/dev/null
+        [ "$BREAK" = remote-opted-out ] && curl -s -m 2 -o /dev/null http://198.51.100.7/ping
         return 0
     fi
     if [ ! -f "$config" ]; then
