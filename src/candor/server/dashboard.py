@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from candor.server.openapi import operation
+from candor.server.route_docs import operation
 
 if TYPE_CHECKING:
     from starlette.requests import Request

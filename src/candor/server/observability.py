@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from candor.server.auth import METRICS_HINT, NO_STORE, may_read_metrics, unauthorized
 from candor.server.errors import error_response
-from candor.server.openapi import ADMIN_SCHEME, METRICS_SCHEME, error, json_content, operation
+from candor.server.route_docs import ADMIN_SCHEME, METRICS_SCHEME, error, json_content, operation
 from candor.storage.base import StoreError
 
 if TYPE_CHECKING:

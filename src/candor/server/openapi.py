@@ -5,13 +5,13 @@ description are its endpoint's docstring; POST /v1/event's body is the JSON Sche
 `candor.schema`; a /v1/stats answer is the JSON Schema of its query function's return type
 (`candor.analytics.answers`, through msgspec) and its parameters are `stats_parameters`; an
 endpoint made by `auth.admin_only` is marked as needing the admin token (HTTP bearer). What code
-cannot tell (media types, error statuses) an endpoint states next to itself with `@operation`.
+cannot tell (media types, error statuses) an endpoint states next to itself with `@operation`
+(`candor.server.route_docs`, a leaf: no endpoint imports this module).
 """
 
 from __future__ import annotations
 
 import typing
-import weakref
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -24,45 +24,27 @@ from candor.analytics.publish.marks import PublicMarks
 from candor.schema import EVENT_PATH, MAX_BATCH_EVENTS, MAX_BODY_BYTES, json_schema
 from candor.server.auth import requires_admin
 from candor.server.idempotency import MAX_KEY_LENGTH
+from candor.server.route_docs import (
+    ADMIN_SCHEME,
+    METRICS_SCHEME,
+    REF,
+    documented,
+    error,
+    json_content,
+    operation,
+)
 from candor.server.stats_api import StatsRoute
 from candor.server.stats_parameters import PARAMETERS, SECTIONS
 from candor.storage.base import IDEMPOTENCY_KEY_PATTERN, Store
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import BaseRoute
 
-REF = "#/components/schemas/{name}"
-ADMIN_SCHEME = "adminToken"
-METRICS_SCHEME = "metricsToken"
 DOCUMENTED_METHODS = ("GET", "POST")  # Starlette adds HEAD to every GET route: not listed
-
-_OPERATIONS: weakref.WeakKeyDictionary[Callable[..., Any], dict[str, Any]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def operation(**fields: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorate an endpoint with OpenAPI operation fields its code cannot show (`responses`)."""
-
-    def register(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-        _OPERATIONS[endpoint] = fields
-        return endpoint
-
-    return register
-
-
-def json_content(schema: dict[str, Any]) -> dict[str, Any]:
-    """`content` of a JSON body with `schema`."""
-    return {"application/json": {"schema": schema}}
-
-
-def error(description: str) -> dict[str, Any]:
-    """A response whose body is the collector's JSON error (candor.server.errors)."""
-    return {"description": description, "content": json_content({"$ref": REF.format(name="Error")})}
 
 
 @operation(responses={"200": {"description": "This document", "content": json_content({})}})
@@ -129,7 +111,7 @@ def _operation(route: Route, data: dict[str, dict[str, Any]]) -> dict[str, Any]:
         found["description"] = " ".join(description.split())
     if isinstance(route, StatsRoute):
         found |= _stats_operation(route, data)
-    found |= _OPERATIONS.get(route.endpoint, {})
+    found |= documented(route.endpoint)
     found.setdefault("responses", {"200": {"description": "OK"}})
     if requires_admin(route.endpoint):
         found["security"] = [{ADMIN_SCHEME: []}]
