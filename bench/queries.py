@@ -28,7 +28,7 @@ from candor.analytics import queries
 from candor.analytics.answers import to_jsonable
 from candor.analytics.filters import Filters, TimeRange
 from candor.analytics.generate import DEFAULT_DAYS, generate_events
-from candor.server.settings import DEFAULT_MEMORY_LIMIT
+from candor.server.runtime.settings import DEFAULT_MEMORY_LIMIT
 from candor.storage import open_store
 
 if TYPE_CHECKING:

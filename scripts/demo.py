@@ -26,7 +26,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from candor.server.settings import new_admin_token
+from candor.server.runtime.settings import new_admin_token
 
 BIN = Path(sys.executable).parent
 DATA = Path("candor-data")

@@ -9,7 +9,7 @@ import pytest
 
 from candor.analytics.durations import DurationError, parse_duration, parse_retention
 from candor.analytics.filters import QueryError, TimeRange, parse_since
-from candor.server.settings import Settings, SettingsError
+from candor.server.runtime.settings import Settings, SettingsError
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ from starlette.testclient import TestClient
 
 from candor.analytics import queries
 from candor.analytics.answers import to_jsonable
-from candor.server.app import create_app
-from candor.server.settings import Settings
-from candor.server.stats_api import ROUTE_PATHS
+from candor.server.http.app import create_app
+from candor.server.http.stats_api import ROUTE_PATHS
+from candor.server.runtime.settings import Settings
 from candor.storage import open_store
 from tests.support.dataset import DAY1, DAY3, WHOLE, load_known
 

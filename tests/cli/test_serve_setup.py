@@ -10,7 +10,7 @@ import httpx
 import pytest
 import trustme
 
-from candor.server.settings import Settings
+from candor.server.runtime.settings import Settings
 from tests.support.collector import CANDOR, start_collector
 from tests.support.load import make_event
 

@@ -26,7 +26,7 @@ from schemathesis.generation.modes import GenerationMode
 
 from candor.analytics.filters import MAX_RANGE_DAYS, utc_today
 from candor.schema import EVENT_PATH, FIELDS, json_schema
-from candor.server.stats_parameters import DAY_PATTERN
+from candor.server.http.stats_parameters import DAY_PATTERN
 
 _DAY = re.compile(DAY_PATTERN)
 _SPAN_WHEN_ONLY_TO = dt.timedelta(days=29)  # `to` alone: the 30 days ending there

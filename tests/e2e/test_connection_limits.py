@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from candor.server.http_protocol import MAX_CONCURRENCY, MAX_HEADER_BYTES, MAX_PIPELINED
+from candor.server.runtime.http_protocol import MAX_CONCURRENCY, MAX_HEADER_BYTES, MAX_PIPELINED
 
 if TYPE_CHECKING:
     from tests.support.collector import Collector

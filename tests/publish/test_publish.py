@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from candor.server.dashboard import CHART_LIBRARY, STATIC
+from candor.server.http.dashboard import CHART_LIBRARY, STATIC
 from tests.cli.conftest import run_candor
 from tests.publish.conftest import publish, write_store
 from tests.publish.dataset import K, installation_id

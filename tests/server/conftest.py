@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 import pytest
 from starlette.testclient import TestClient
 
-from candor.server.app import create_app
-from candor.server.settings import Settings
+from candor.server.http.app import create_app
+from candor.server.runtime.settings import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

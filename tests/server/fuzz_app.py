@@ -28,8 +28,8 @@ import atheris
 
 with atheris.instrument_imports(include=["candor"]):
     from candor.schema import EVENT_PATH
-    from candor.server.app import create_app
-    from candor.server.settings import Settings
+    from candor.server.http.app import create_app
+    from candor.server.runtime.settings import Settings
     from candor.storage import open_store
 
 TOKEN = "fuzz-admin-token"

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from candor.server.errors import Unavailable
-from candor.server.metrics import Metrics
+from candor.server.http.errors import Unavailable
+from candor.server.runtime.metrics import Metrics
 from candor.server.store.collector_end import StoreProcess
 from candor.server.store.local import LocalCommitter
 from candor.storage.base import Submission

@@ -10,8 +10,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from candor.schema import FIELD_NAMES, MAX_BATCH_EVENTS, MAX_BODY_BYTES
-from candor.server.app import create_app
-from candor.server.settings import Settings
+from candor.server.http.app import create_app
+from candor.server.runtime.settings import Settings
 from candor.storage.base import Batching
 from tests.support.load import make_event
 

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from candor.server.logs import RedactAddresses, redact
+from candor.server.runtime.logs import RedactAddresses, redact
 
 
 @pytest.mark.parametrize(

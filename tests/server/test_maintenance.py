@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from candor.schema import FIELD_NAMES
-from candor.server.maintenance import run_once
+from candor.server.runtime.maintenance import run_once
 from candor.storage.base import IDEMPOTENCY_WINDOW, Submission, utc_now
 from tests.support.load import make_event
 

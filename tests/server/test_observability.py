@@ -12,9 +12,9 @@ from starlette.routing import Route
 from candor.analytics import queries
 from candor.analytics.answers import Overview
 from candor.schema import MAX_BATCH_EVENTS, json_schema
-from candor.server.observability import PROMETHEUS_TYPE
-from candor.server.stats_api import ROUTE_PATHS
-from candor.server.stats_parameters import PARAMETERS
+from candor.server.http.observability import PROMETHEUS_TYPE
+from candor.server.http.stats_api import ROUTE_PATHS
+from candor.server.http.stats_parameters import PARAMETERS
 from tests.server.conftest import TEST_TOKEN
 from tests.support.load import make_event
 
@@ -128,7 +128,7 @@ def test_healthz_reports_a_store_that_stopped_answering(
     make_client: Callable[..., TestClient], store: Store
 ) -> None:
     """Once the store fails, /healthz says so (503) after at most its cache time."""
-    from candor.server.observability import StoreHealth
+    from candor.server.http.observability import StoreHealth
 
     client = make_client()
     client.app.state.health = StoreHealth(store, ttl_s=0)  # type: ignore[attr-defined]

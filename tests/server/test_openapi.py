@@ -14,7 +14,7 @@ import jsonschema_rs
 import pytest
 
 from candor.analytics import queries
-from candor.server.stats_api import ROUTE_PATHS
+from candor.server.http.stats_api import ROUTE_PATHS
 from tests.server.conftest import TEST_TOKEN
 from tests.support.load import make_event
 
@@ -60,8 +60,8 @@ def document(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The document as served (read through a throwaway app: it depends on no data)."""
     from starlette.testclient import TestClient
 
-    from candor.server.app import create_app
-    from candor.server.settings import Settings
+    from candor.server.http.app import create_app
+    from candor.server.runtime.settings import Settings
     from candor.storage import open_store
 
     store = open_store(str(tmp_path_factory.mktemp("openapi") / "events.duckdb"))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from candor.server import ratelimit
-from candor.server.ratelimit import RateLimiter
+from candor.server.http import ratelimit
+from candor.server.http.ratelimit import RateLimiter
 
 
 class Clock:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from candor.server.settings import DEFAULT_MEMORY_LIMIT, Settings, SettingsError
+from candor.server.runtime.settings import DEFAULT_MEMORY_LIMIT, Settings, SettingsError
 
 
 def test_defaults() -> None:

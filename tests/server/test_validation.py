@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 
 from candor.schema import FIELD_NAMES, validate_event
-from candor.server.errors import MalformedBody, PayloadTooLarge
-from candor.server.validation import check_body, event_problems
+from candor.server.http.errors import MalformedBody, PayloadTooLarge
+from candor.server.http.validation import check_body, event_problems
 from tests.server.strategies import any_event, valid_events
 from tests.support.load import make_event
 

@@ -19,7 +19,7 @@ from candor.analytics.filters import (
     parse_range,
 )
 from candor.cli.errors import CommandError, UsageError
-from candor.server.settings import DEFAULT_STORE
+from candor.server.runtime.settings import DEFAULT_STORE
 from candor.storage import open_store, scheme_of
 from candor.storage.base import StoreError, StoreLocked
 

@@ -17,7 +17,7 @@ from candor.analytics.publish.site import SiteError, write_site
 from candor.analytics.publish.suppression import DEFAULT_MIN_INSTALLATIONS, LOWEST_MIN_INSTALLATIONS
 from candor.cli import options
 from candor.cli.errors import CommandError, UsageError
-from candor.server.dashboard import CHART_LIBRARY, STATIC
+from candor.server.http.dashboard import CHART_LIBRARY, STATIC
 from candor.storage.base import StoreError
 
 DEFAULT_SINCE = "90d"

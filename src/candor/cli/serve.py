@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from candor.cli import preflight
 from candor.cli.errors import EXIT_FAILED, EXIT_OK, CommandError, UsageError
-from candor.server.settings import (
+from candor.server.runtime.settings import (
     DEFAULT_COMMIT_WINDOW_MS,
     DEFAULT_HOST,
     DEFAULT_MEMORY_LIMIT,
@@ -152,8 +152,8 @@ def serve(settings: Settings, listeners: list[socket.socket]) -> int:
     """Open the store, run the collector on `listeners` until SIGTERM/SIGINT, close the store."""
     import uvicorn
 
-    from candor.server import logs
-    from candor.server.app import create_app
+    from candor.server.http.app import create_app
+    from candor.server.runtime import logs
     from candor.server.store.collector_end import StoreProcess
     from candor.storage import StoreError
 
@@ -196,7 +196,7 @@ def server_config(app: Any, **options: Any) -> uvicorn.Config:
     """
     import uvicorn
 
-    from candor.server.http_protocol import MAX_CONCURRENCY, BoundedHttpToolsProtocol
+    from candor.server.runtime.http_protocol import MAX_CONCURRENCY, BoundedHttpToolsProtocol
 
     return uvicorn.Config(
         app,

@@ -30,7 +30,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from candor.server.errors import Unavailable
+from candor.server.http.errors import Unavailable
 from candor.server.store import wire
 from candor.server.store.committer import Pending, unavailable
 from candor.storage.base import Batching, StoreError
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from datetime import datetime
 
-    from candor.server.metrics import Metrics
+    from candor.server.runtime.metrics import Metrics
     from candor.storage.base import Outcome, Submission
     from candor.storage.questions import (
         Breakdown,

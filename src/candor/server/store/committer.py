@@ -14,12 +14,12 @@ import asyncio
 import collections
 from typing import TYPE_CHECKING, Protocol
 
-from candor.server.errors import Unavailable
+from candor.server.http.errors import Unavailable
 from candor.server.store.wire import Status, failure
 from candor.storage.base import Outcome, StoreError
 
 if TYPE_CHECKING:
-    from candor.server.metrics import Metrics
+    from candor.server.runtime.metrics import Metrics
     from candor.server.store.wire import Reply
     from candor.storage.base import Submission
 

@@ -13,13 +13,13 @@ import queue
 import threading
 from typing import TYPE_CHECKING
 
-from candor.server.errors import Unavailable
+from candor.server.http.errors import Unavailable
 from candor.server.store.committer import Pending, unavailable
 from candor.server.store.group_commit import commit_groups
 from candor.storage.base import StoreBroken
 
 if TYPE_CHECKING:
-    from candor.server.metrics import Metrics
+    from candor.server.runtime.metrics import Metrics
     from candor.server.store.wire import Reply
     from candor.storage.base import Batching, Outcome, Store, Submission
 

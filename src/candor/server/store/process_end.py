@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     # The store's files (DuckDB: the database, its write-ahead log, spilled query data) hold
     # installation IDs: owner only, whenever the engine creates them.
     os.umask(PRIVATE_UMASK)
-    from candor.server import logs  # after the signals: nothing may interrupt the set-up
+    from candor.server.runtime import logs  # after the signals: nothing may interrupt the set-up
 
     logs.configure(args.log_level)
     controls = [Connection(int(fd)) for fd in args.control_fds.split(",")]

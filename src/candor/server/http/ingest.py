@@ -5,8 +5,8 @@ and it reads exactly the four headers it needs (Content-Type, Content-Encoding,
 Content-Length, Idempotency-Key) and nothing else a client sends. The client address is used
 for one thing, the in-memory rate limiter, and goes nowhere else.
 
-The app hands it POST /v1/event before its middleware and router (see `candor.server.app`),
-so it answers its own errors, in the JSON shape of `candor.server.errors`. The usual answer
+The app hands it POST /v1/event before its middleware and router (see `candor.server.http.app`),
+so it answers its own errors, in the JSON shape of `candor.server.http.errors`. The usual answer
 (every event accepted) and its response messages are built once per event count and reused.
 """
 
@@ -19,22 +19,22 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from candor.schema import MAX_BODY_BYTES
-from candor.server.errors import (
+from candor.server.http.errors import (
     CollectorError,
     MalformedBody,
     PayloadTooLarge,
     RateLimited,
     UnsupportedMedia,
 )
-from candor.server.idempotency import REPLAYED_HEADER, parse_key
-from candor.server.validation import check_body
+from candor.server.http.idempotency import REPLAYED_HEADER, parse_key
+from candor.server.http.validation import check_body
 from candor.storage.base import Submission
 
 if TYPE_CHECKING:
     from starlette.types import Message, Receive, Scope, Send
 
-    from candor.server.metrics import Metrics
-    from candor.server.ratelimit import RateLimiter
+    from candor.server.http.ratelimit import RateLimiter
+    from candor.server.runtime.metrics import Metrics
     from candor.server.store.committer import Committer
 
 ACCEPTED = 202
@@ -74,7 +74,7 @@ class IngestEndpoint:
             await _send_error(send, status, error.code, error.message, error.headers)
         except Exception:
             # A bug, not bad input: no detail for the client; the traceback goes to the log,
-            # which redacts addresses (candor.server.logs).
+            # which redacts addresses (candor.server.runtime.logs).
             log.exception("POST /v1/event failed")
             status = INTERNAL_ERROR
             await _send_error(
@@ -152,7 +152,7 @@ async def _send_answer(send: Send, answer: bytes, extra: tuple[tuple[bytes, byte
 async def _send_error(
     send: Send, status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> None:
-    """The JSON error body of candor.server.errors, sent straight from the endpoint."""
+    """The JSON error body of candor.server.http.errors, sent straight from the endpoint."""
     body = msgspec.json.encode({"error": code, "message": message})
     raw: list[tuple[bytes, bytes]] = [
         (name.lower().encode("latin-1"), value.encode("latin-1"))

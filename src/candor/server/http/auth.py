@@ -21,7 +21,7 @@ import hmac
 import weakref
 from typing import TYPE_CHECKING
 
-from candor.server.errors import error_response
+from candor.server.http.errors import error_response
 
 if TYPE_CHECKING:
     from collections.abc import Callable

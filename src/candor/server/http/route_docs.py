@@ -2,7 +2,7 @@
 
 Endpoints (observability, dashboard, openapi itself) decorate themselves with `@operation` to
 state what their code cannot show (media types, error statuses, security), using the small
-helpers below; `candor.server.openapi` builds the document from the route table and reads
+helpers below; `candor.server.http.openapi` builds the document from the route table and reads
 these back with `documented`. So the document builder sits above what it describes, and no
 endpoint imports it.
 """
@@ -48,5 +48,5 @@ def json_content(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def error(description: str) -> dict[str, Any]:
-    """A response whose body is the collector's JSON error (candor.server.errors)."""
+    """A response whose body is the collector's JSON error (candor.server.http.errors)."""
     return {"description": description, "content": json_content({"$ref": REF.format(name="Error")})}

@@ -1,9 +1,9 @@
 """`GET /`: the dashboard page, and `/static/…`: its script, styles and the vendored chart library.
 
 The page is a shell with no data in it: its script asks for the admin token, keeps it in the
-tab's sessionStorage and fetches `/v1/stats/*` with it (see `candor.server.auth`). Everything it
-loads comes from this collector: the Content-Security-Policy allows no other origin, so a
-dashboard can neither fetch a script from a CDN nor send a number anywhere else.
+tab's sessionStorage and fetches `/v1/stats/*` with it (see `candor.server.http.auth`).
+Everything it loads comes from this collector: the Content-Security-Policy allows no other
+origin, so a dashboard can neither fetch a script from a CDN nor send a number anywhere else.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from candor.server.route_docs import operation
+from candor.server.http.route_docs import operation
 
 if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.routing import BaseRoute
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).parents[1]  # candor/server, beside the store and runtime groups
 TEMPLATE = HERE / "templates" / "dashboard.html"
 STATIC = HERE / "static"
 CHART_LIBRARY = "chart-4.6.1.umd.min.js"  # Chart.js 4.6.1 from npm, MIT (chart-4.6.1.LICENSE.md)

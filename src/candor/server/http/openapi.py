@@ -6,7 +6,7 @@ description are its endpoint's docstring; POST /v1/event's body is the JSON Sche
 (`candor.analytics.answers`, through msgspec) and its parameters are `stats_parameters`; an
 endpoint made by `auth.admin_only` is marked as needing the admin token (HTTP bearer). What code
 cannot tell (media types, error statuses) an endpoint states next to itself with `@operation`
-(`candor.server.route_docs`, a leaf: no endpoint imports this module).
+(`candor.server.http.route_docs`, a leaf: no endpoint imports this module).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from candor import __version__
 from candor.analytics import answers, queries
 from candor.analytics.publish.marks import PublicMarks
 from candor.schema import EVENT_PATH, MAX_BATCH_EVENTS, MAX_BODY_BYTES, json_schema
-from candor.server.auth import requires_admin
-from candor.server.idempotency import MAX_KEY_LENGTH
-from candor.server.route_docs import (
+from candor.server.http.auth import requires_admin
+from candor.server.http.idempotency import MAX_KEY_LENGTH
+from candor.server.http.route_docs import (
     ADMIN_SCHEME,
     METRICS_SCHEME,
     REF,
@@ -33,8 +33,8 @@ from candor.server.route_docs import (
     json_content,
     operation,
 )
-from candor.server.stats_api import StatsRoute
-from candor.server.stats_parameters import PARAMETERS, SECTIONS
+from candor.server.http.stats_api import StatsRoute
+from candor.server.http.stats_parameters import PARAMETERS, SECTIONS
 from candor.storage.base import IDEMPOTENCY_KEY_PATTERN, Store
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ from candor.schema import (
     cross_field_problem,
     validate_event,
 )
-from candor.server.errors import MalformedBody, PayloadTooLarge
+from candor.server.http.errors import MalformedBody, PayloadTooLarge
 
 if TYPE_CHECKING:
     from candor.schema import Field

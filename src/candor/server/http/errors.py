@@ -11,7 +11,7 @@ Error tree::
 
 Bad input is always one of the 4xx above. Anything else that escapes a handler is a bug: the
 client gets a JSON 500 with no detail, and the traceback goes to the log (which never holds
-a client address, see candor.server.logs).
+a client address, see candor.server.runtime.logs).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`GET /v1/stats/…`: the query layer's answers as JSON, for the dashboard and for scripts.
 
-Read-only and admin-only (`candor.server.auth`). Every route takes the same query parameters:
+Read-only and admin-only (`candor.server.http.auth`). Every route takes the same query parameters:
 
     since=7d | 4w            the last N days, today (UTC) included (default 30d), or
     from=YYYY-MM-DD&to=…     an explicit range of whole UTC days
@@ -22,9 +22,9 @@ from candor.analytics import queries
 from candor.analytics.answers import envelope
 from candor.analytics.filters import Filters, QueryError, parse_interactive, parse_range
 from candor.analytics.publish.marks import public_marks
-from candor.server.auth import NO_STORE, admin_only
-from candor.server.errors import error_response
-from candor.server.stats_parameters import FILTER_PARAMETERS, RANGE_PARAMETERS, check
+from candor.server.http.auth import NO_STORE, admin_only
+from candor.server.http.errors import error_response
+from candor.server.http.stats_parameters import FILTER_PARAMETERS, RANGE_PARAMETERS, check
 from candor.storage.base import StoreError
 
 if TYPE_CHECKING:

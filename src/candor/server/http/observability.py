@@ -3,7 +3,7 @@
 /healthz is public: it says whether the collector and its store work, and answers a flood of
 itself from what the collector last learnt (`StoreHealth`), so that it never competes with the
 analytics for the store. /metrics says how busy the collector is, which is how much the CLI is
-used: it takes the admin token or the metrics token (`candor.server.auth`).
+used: it takes the admin token or the metrics token (`candor.server.http.auth`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,15 @@ from typing import TYPE_CHECKING
 
 from starlette.responses import JSONResponse, Response
 
-from candor.server.auth import METRICS_HINT, NO_STORE, may_read_metrics, unauthorized
-from candor.server.errors import error_response
-from candor.server.route_docs import ADMIN_SCHEME, METRICS_SCHEME, error, json_content, operation
+from candor.server.http.auth import METRICS_HINT, NO_STORE, may_read_metrics, unauthorized
+from candor.server.http.errors import error_response
+from candor.server.http.route_docs import (
+    ADMIN_SCHEME,
+    METRICS_SCHEME,
+    error,
+    json_content,
+    operation,
+)
 from candor.storage.base import StoreError
 
 if TYPE_CHECKING:
@@ -101,7 +107,7 @@ async def healthz(request: Request) -> Response:
     },
 )
 async def metrics(request: Request) -> Response:
-    """The counters and histograms of candor.server.metrics, in Prometheus text format."""
+    """The counters and histograms of candor.server.runtime.metrics, in Prometheus text format."""
     if not may_read_metrics(request):
         return unauthorized(request, "token", METRICS_HINT)
     return Response(

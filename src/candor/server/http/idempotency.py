@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from candor.server.errors import MalformedBody
+from candor.server.http.errors import MalformedBody
 from candor.storage.base import IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_WINDOW
 
 REPLAYED_HEADER = (b"idempotent-replayed", b"true")

@@ -11,11 +11,12 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Match, Route
 
 from candor.schema import EVENT_PATH
-from candor.server import dashboard, maintenance, observability, openapi, stats_api
-from candor.server.errors import exception_handlers
-from candor.server.ingest import IngestEndpoint
-from candor.server.metrics import Metrics
-from candor.server.ratelimit import RateLimiter
+from candor.server.http import dashboard, observability, openapi, stats_api
+from candor.server.http.errors import exception_handlers
+from candor.server.http.ingest import IngestEndpoint
+from candor.server.http.ratelimit import RateLimiter
+from candor.server.runtime import maintenance
+from candor.server.runtime.metrics import Metrics
 from candor.server.store.local import LocalCommitter
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
     from starlette.types import Receive, Scope, Send
 
-    from candor.server.settings import Settings
+    from candor.server.runtime.settings import Settings
     from candor.server.store.committer import Committer
     from candor.storage.base import Store
 
