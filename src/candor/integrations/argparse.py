@@ -184,7 +184,7 @@ def _add_telemetry_command(
     actions = group.add_subparsers(dest="telemetry_action", metavar="ACTION", required=True)
     for action, text in (
         ("enable", "turn telemetry on (it is on by default)"),
-        ("disable", "turn telemetry off and delete events not yet sent"),
+        ("disable", "turn telemetry off; delete queued events and the record of sent ones"),
         ("status", "show whether telemetry is on and why, its files, and what is queued"),
         ("show", "list the events this machine sent and those still queued, newest first"),
     ):

@@ -87,34 +87,66 @@ def _telemetry_command(answer: Answer, chain_mode: bool) -> click.Command:
 
         return single
 
-    @click.group(name=TELEMETRY_COMMAND)
-    def group() -> None:
-        """See or change the anonymous usage telemetry this CLI sends."""
+    return _TelemetryGroup(answer)
 
-    @group.command()
+
+class _TelemetryGroup(click.Group):
+    """The `telemetry` group; its commands are built when it is first asked for one.
+
+    instrument() runs at every start of the host CLI, and almost no run is a `telemetry`
+    command: building its four commands (decorators, options, parameter types) would cost
+    each of them tens of microseconds for nothing.
+    """
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__(
+            name=TELEMETRY_COMMAND,
+            help="See or change the anonymous usage telemetry this CLI sends.",
+        )
+        self._answer: Answer | None = answer
+
+    def _build(self) -> None:
+        answer, self._answer = self._answer, None
+        if answer is not None:
+            for command in _telemetry_commands(answer):
+                self.add_command(command)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._build()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._build()
+        return super().list_commands(ctx)
+
+
+def _telemetry_commands(answer: Answer) -> list[click.Command]:
+    """enable, disable, status [--json], show [--json] [--limit N]."""
+
+    @click.command()
     def enable() -> None:
         """Turn telemetry on (it is on by default)."""
         answer("enable", False, None)
 
-    @group.command()
+    @click.command()
     def disable() -> None:
-        """Turn telemetry off and delete events not yet sent."""
+        """Turn telemetry off and delete events not yet sent and the record of sent ones."""
         answer("disable", False, None)
 
-    @group.command()
+    @click.command()
     @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
     def status(as_json: bool) -> None:
         """Show whether telemetry is on and why, its files, and what is queued."""
         answer("status", as_json, None)
 
-    @group.command()
+    @click.command()
     @click.option("--json", "as_json", is_flag=True, help="Print the events as JSON.")
     @click.option("--limit", type=click.IntRange(min=1), metavar="N", help=LIMIT_HELP)
     def show(as_json: bool, limit: int | None) -> None:
         """List the events this machine sent and those still queued, newest first."""
         answer("show", as_json, limit)
 
-    return group
+    return [enable, disable, status, show]
 
 
 CLICK = Flavour(

@@ -79,7 +79,7 @@ def _telemetry_command(answer: Answer, chain_mode: bool) -> Any:
         answer("enable", False, None)
 
     def disable() -> None:
-        """Turn telemetry off and delete events not yet sent."""
+        """Turn telemetry off and delete events not yet sent and the record of sent ones."""
         answer("disable", False, None)
 
     def status(
