@@ -71,6 +71,9 @@ def test_a_fifo_spool_hangs_nothing(cli: Cli, seeded: Path, env: dict[str, str])
     assert run_cli(cli.ok_argv, env, cli=cli.kind).returncode == 0
     answer = status_json(cli, env)
     assert "not a regular file" in str(answer["problem"])
+    shown = run_cli(["telemetry", "show"], env, cli=cli.kind)
+    assert shown.returncode == 1
+    assert shown.stderr == f"{cli.name} telemetry show: {spool} is not a regular file\n"
     result = run_cli(["telemetry", "disable"], env, cli=cli.kind)
     assert result.returncode == 0, result.stderr
     assert not os.path.lexists(spool)

@@ -160,8 +160,9 @@ def show(telemetry: Telemetry, as_json: bool, limit: int | None) -> tuple[str, i
     spool = Spool(telemetry.directory)
     try:
         events = [] if telemetry.home_problem else shown_events(spool)
-    except OSError as error:
-        return f"{name} telemetry show: cannot read {error.filename or error}", EXIT_FAILED
+    except OSError as error:  # a FIFO or a link in place of a file, a permission, ...
+        why = f"cannot read {error.filename}: {error.strerror}" if error.filename else error
+        return f"{name} telemetry show: {why}", EXIT_FAILED
     sent = sum(1 for event in events if event["state"] == STATE_SENT)
     queued = sum(1 for event in events if event["state"] == STATE_QUEUED)
     listed = events if limit is None else events[:limit]
