@@ -67,3 +67,28 @@ def test_a_canary_is_found_raw_decoded_encoded_or_hashed(data: bytes) -> None:
 def test_nothing_is_found_where_there_is_no_canary() -> None:
     event = {"command": "init", "installation_id": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"}
     assert find(PLACES, "body", gzip.compress(json.dumps(event).encode())) == []
+
+
+STRACE_LOG = """\
+21 connect(3, {sa_family=AF_UNIX, sun_path="/var/run/nscd/socket"}, 110) = -1 ENOENT (No such file)
+21 connect(3, {sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("127.0.0.1")}, 16) = 0
+21 sendto(3, "\\31y\\1\\0\\0\\1", 29, MSG_NOSIGNAL, NULL, 0) = 29
+22 connect(5, {sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), \
+inet_pton(AF_INET6, "2001:db8::1", &sin6_addr), sin6_scope_id=0}, 28 <unfinished ...>
+23 sendto(4, "x", 1, 0, {sa_family=AF_INET, sin_port=htons(9), \
+sin_addr=inet_addr("192.0.2.1")}, 16) = 1
+22 <... connect resumed>) = -1 ENETUNREACH (Network is unreachable)
+23 socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, NETLINK_ROUTE) = 6
+"""
+
+
+def test_strace_lines_become_network_attempts() -> None:
+    """Inet connects and sends count (refused or not); unix, netlink and plain sends do not."""
+    from candor.audit.trace import parse
+
+    found = [(a.pid, a.call, a.address, a.result.split(" (")[0]) for a in parse(STRACE_LOG)]
+    assert found == [
+        (21, "connect", "127.0.0.1:53", "0"),
+        (23, "sendto", "192.0.2.1:9", "1"),
+        (22, "connect", "[2001:db8::1]:443", "-1 ENETUNREACH"),
+    ]
