@@ -77,7 +77,7 @@ def release_installations(
     """Installations per (command, cli_version): what each release's durations rest on."""
     return {
         (usage.command, version): usage.installations
-        for version in sorted(set(versions))
+        for version in sorted(set(versions) - set(FOLDED))  # "(other)" is no version to filter by
         for usage in queries.commands(
             store, time_range, dataclasses.replace(filters, cli_version=version)
         )
