@@ -9,7 +9,6 @@ and the benchmarks rely on. chDB reads them from a Parquet file, a server in 100
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import tempfile
 from typing import TYPE_CHECKING
@@ -45,20 +44,13 @@ def insert(con: Connection, layout: Layout, spec: SyntheticEvents, settings: Set
                 f"SELECT {', '.join(COLUMNS)} FROM file('{path}', Parquet)"
             )
             return spec.events
-        interactive = FIELD_NAMES.index("is_interactive")
-        cursor = local.execute(f"SELECT {', '.join(COLUMNS)} FROM events")
+        # Cast by DuckDB into what the driver sends as they are (a third faster than in Python).
+        columns = [
+            "is_interactive::UTINYINT" if name == "is_interactive"
+            else "timezone('UTC', received_at)" if name == "received_at" else name
+            for name in COLUMNS
+        ]  # fmt: skip
+        cursor = local.execute(f"SELECT {', '.join(columns)} FROM events")
         while rows := cursor.fetchmany(BLOCK_ROWS):
-            con.insert(
-                layout.table("events"),
-                COLUMNS,
-                [
-                    (*r[:interactive], int(r[interactive]), *r[interactive + 1 : -1], _utc(r[-1]))
-                    for r in rows
-                ],
-                settings,
-            )
+            con.insert(layout.table("events"), COLUMNS, rows, settings)
     return spec.events
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment.replace(tzinfo=dt.UTC)  # naive UTC from DuckDB; the driver wants it explicit
