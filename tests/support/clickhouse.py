@@ -54,6 +54,13 @@ class ServerFailed(RuntimeError):
     """A server exited or never became ready; the message carries its log's tail."""
 
 
+def _die_with_us() -> None:
+    """In the child before exec: the kernel kills it if the test process dies (no leftovers)."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def _wait_gone(process: subprocess.Popen[bytes], timeout: float) -> None:
     try:
         process.wait(timeout=timeout)
@@ -95,6 +102,7 @@ class ZooKeeper:
                 [JAVA, "-Xmx256m", "-cp", classpath,
                  "org.apache.zookeeper.server.ZooKeeperServerMain", str(conf / "zoo.cfg")],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_us,
             )  # fmt: skip
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -186,6 +194,7 @@ class ClickHouseServer:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 cwd=self.directory,
+                preexec_fn=_die_with_us,
             )
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -197,11 +206,11 @@ class ClickHouseServer:
         self.kill()
         raise ServerFailed(f"clickhouse-server did not answer /ping:\n{self.log_tail()}")
 
-    def stop(self) -> None:
-        """SIGTERM by PID and wait until it has exited (SIGKILL if it will not)."""
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """SIGTERM by PID and wait until it has exited (SIGKILL after `timeout`)."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            _wait_gone(self.process, STOP_TIMEOUT_S)
+            _wait_gone(self.process, timeout)
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
