@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from candor.analytics.filters import Filters, TimeRange
 
 PERCENTILE_METHOD = "nearest-rank"  # pN is the smallest duration with ≥ N % of runs at or below
-DISTINCT_METHOD = "exact"  # distinct installations are counted exactly (bitmaps over rollups)
+DISTINCT_METHOD = "exact"  # distinct installations are counted exactly, on every store
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
