@@ -134,3 +134,40 @@ def test_clickhouse_down_under_load_is_503_and_loses_nothing(
     assert load.acknowledged <= others  # every 2xx is stored
     assert others <= load.sent
     assert "Traceback" not in collector.log_text()
+
+
+def test_requests_arriving_within_a_second_share_one_insert(
+    tmp_path: Path, clickhouse_url: str
+) -> None:
+    """ClickHouse wants few, large inserts: 40 single-event requests arriving over half a
+    second are committed together (the store's batching: a second, or 10,000 events), and
+    each still gets its 202 only after that commit."""
+    import re
+    import threading
+
+    collector = serve(tmp_path, clickhouse_url, "collector")
+    answers: list[int] = []
+    try:
+
+        def post(delay: float) -> None:
+            time.sleep(delay)  # spreads the arrivals over half a second (load shape, not sync)
+            with httpx.Client(timeout=30) as client:
+                answers.append(client.post(collector.event_url, json=make_event()).status_code)
+
+        threads = [threading.Thread(target=post, args=(n * 0.0125,)) for n in range(40)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        metrics = httpx.get(
+            f"{collector.url}/metrics",
+            headers={"Authorization": f"Bearer {collector.admin_token}"},
+            timeout=30,
+        ).text
+    finally:
+        collector.stop()
+    assert answers == [202] * 40
+    assert "candor_commit_requests_count" in metrics, metrics[:500]
+    commits = int(re.search(r"^candor_commit_requests_count (\d+)", metrics, re.M).group(1))  # type: ignore[union-attr]
+    assert commits <= 2, f"{commits} commits for 40 requests"
+    assert len(stored_ids(clickhouse_url)) == 40
