@@ -177,3 +177,11 @@ def test_clickhouses_verifies_the_server_certificate(tmp_path: Path) -> None:
         assert "\n" not in str(refused.value)
     finally:
         server.stop()
+
+
+def test_timeout_parameter() -> None:
+    assert parse("clickhouse://h/db?timeout=2.5").timeout == 2.5
+    assert parse("clickhouse://h/db").timeout == 20.0
+    for bad in ("0", "x", "99999"):
+        with pytest.raises(StoreError, match="timeout"):
+            parse(f"clickhouse://h/db?timeout={bad}")

@@ -171,3 +171,33 @@ def test_requests_arriving_within_a_second_share_one_insert(
     commits = int(re.search(r"^candor_commit_requests_count (\d+)", metrics, re.M).group(1))  # type: ignore[union-attr]
     assert commits <= 2, f"{commits} commits for 40 requests"
     assert len(stored_ids(clickhouse_url)) == 40
+
+
+def test_a_hung_clickhouse_is_a_503_not_a_hang(
+    tmp_path: Path, own_server: ClickHouseServer
+) -> None:
+    """ClickHouse stops answering (SIGSTOP): the request gets 503 with Retry-After once the
+    URL's statement timeout (here 2 s) has passed, never a 2xx and never a hang; when it
+    answers again, so does the collector."""
+    import os
+    import signal
+
+    url = own_server.url("hung") + "?timeout=2"
+    collector = serve(tmp_path, url, "collector")
+    assert own_server.process is not None
+    try:
+        # 10 s: the 2 s statement timeout and the 1 s group, with room for a loaded machine;
+        # a collector that waited on ClickHouse any longer would fail this.
+        with httpx.Client(timeout=10) as client:
+            assert client.post(collector.event_url, json=[make_event()]).status_code == 202
+            os.kill(own_server.process.pid, signal.SIGSTOP)
+            try:
+                stuck = client.post(collector.event_url, json=[make_event()])
+            finally:
+                os.kill(own_server.process.pid, signal.SIGCONT)
+            assert stuck.status_code == 503, stuck.text
+            assert int(stuck.headers["Retry-After"]) > 0
+            assert "ClickHouse" in stuck.json()["message"]
+            assert client.post(collector.event_url, json=[make_event()]).status_code == 202
+    finally:
+        collector.stop()

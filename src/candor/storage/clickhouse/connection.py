@@ -32,9 +32,6 @@ if TYPE_CHECKING:
 
 Settings = dict[str, int | str]
 CONNECT_TIMEOUT_S = 3.0
-# A statement that has not answered by then fails (the collector then answers 503): a commit
-# never hangs a request, whatever the server does.
-SEND_RECEIVE_TIMEOUT_S = 20.0
 POOL_SIZE = 8  # connections kept open: the writer, analytics queries, health checks
 
 
@@ -137,11 +134,13 @@ class DriverConnection:
             "user": target.user,
             "password": target.password,
             "database": "default",  # the store's database may not exist yet; names are qualified
-            "connect_timeout": CONNECT_TIMEOUT_S,
-            "send_receive_timeout": SEND_RECEIVE_TIMEOUT_S,
-            "sync_request_timeout": CONNECT_TIMEOUT_S,
+            # A statement that has not answered within target.timeout fails (the collector then
+            # answers 503): a commit never hangs a request, whatever the server does.
+            "connect_timeout": min(CONNECT_TIMEOUT_S, target.timeout),
+            "send_receive_timeout": target.timeout,
+            "sync_request_timeout": min(CONNECT_TIMEOUT_S, target.timeout),
             "client_name": "candor",
-            "settings": {"max_execution_time": int(SEND_RECEIVE_TIMEOUT_S)},
+            "settings": {"max_execution_time": max(1, int(target.timeout))},
         }
         if target.secure:
             self._options.update(secure=True, verify=True, ca_certs=target.ca)

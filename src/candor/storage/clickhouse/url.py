@@ -5,7 +5,8 @@
     chdb:///PATH                                       ClickHouse's engine in this process (chDB)
 
 Query parameters: `cluster=NAME` (tables replicated and sharded over that cluster of the
-server's `remote_servers`), `ca=PEM` (the CA bundle a clickhouses:// server is verified with).
+server's `remote_servers`), `ca=PEM` (the CA bundle a clickhouses:// server is verified with),
+`timeout=SECONDS` (how long one statement may take before it fails: default 20).
 A password left out of the URL is read from CANDOR_CLICKHOUSE_PASSWORD, so it need not sit in
 a shell's history or a process list. `Target.display` is the URL without the password.
 """
@@ -27,6 +28,7 @@ PASSWORD_VARIABLE = "CANDOR_CLICKHOUSE_PASSWORD"
 SCHEMES = ("clickhouse", "clickhouses", "chdb")
 DEFAULT_PORTS = {"clickhouse": 9000, "clickhouses": 9440}
 DEFAULT_DATABASE = "candor"
+DEFAULT_TIMEOUT_S = 20.0
 # Database and cluster names go into DDL as identifiers: nothing that would need quoting.
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
@@ -43,6 +45,7 @@ class Target:
     database: str = DEFAULT_DATABASE
     cluster: str | None = None
     ca: str | None = None
+    timeout: float = DEFAULT_TIMEOUT_S  # seconds one statement may take
     path: str | None = None  # chdb: the data directory
 
     @property
@@ -67,9 +70,16 @@ def parse(url: str, environ: Mapping[str, str] = os.environ) -> Target:
     if scheme not in SCHEMES:
         raise StoreError(f"not a ClickHouse store URL: {_redact(url)!r}")
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-    unknown = set(query) - {"cluster", "ca"}
+    unknown = set(query) - {"cluster", "ca", "timeout"}
     if unknown:
-        raise StoreError(f"unknown store URL parameter {sorted(unknown)[0]!r} (known: cluster, ca)")
+        known = "cluster, ca, timeout"
+        raise StoreError(f"unknown store URL parameter {sorted(unknown)[0]!r} (known: {known})")
+    try:
+        timeout = float(query.get("timeout", DEFAULT_TIMEOUT_S))
+    except ValueError:
+        timeout = 0.0
+    if not 0.5 <= timeout <= 3600:
+        raise StoreError("timeout= in a store URL: seconds, from 0.5 to 3600")
     cluster = query.get("cluster") or None
     if cluster is not None and not _NAME.match(cluster):
         raise StoreError(f"cluster name {cluster!r}: letters, digits and _ only")
@@ -97,6 +107,7 @@ def parse(url: str, environ: Mapping[str, str] = os.environ) -> Target:
         database=database,
         cluster=cluster,
         ca=query.get("ca"),
+        timeout=timeout,
     )
 
 
