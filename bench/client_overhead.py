@@ -23,6 +23,11 @@ distribution-free 95 % confidence interval. After a run in an "answering" state 
 waits (untimed) until its event is delivered, so the sender's work does not land in the next
 measurement.
 
+`--instructions` (`make bench-client-instructions`) counts instead, with `valgrind
+--tool=callgrind`, the instructions one `your-cli info` process executes in each state (the
+CLI process only: a sender it starts is not followed), PYTHONHASHSEED fixed: a figure that does
+not move with the machine's load, to judge a change by while the wall times are noise.
+
 Then, to show where the time goes: the import time of candor.client (`python -X importtime`)
 and a breakdown of one telemetry-on run measured inside fresh processes. It asserts nothing:
 figures go into the README.
@@ -35,6 +40,7 @@ import json
 import math
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -210,10 +216,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=MEASURE_SECONDS, help="measured time")
     parser.add_argument("--min-rounds", type=int, default=MIN_ROUNDS)
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions with callgrind instead"
+    )
     args = parser.parse_args()
     if not os.path.exists(YOUR_CLI):
         print(f"{YOUR_CLI} is missing: run `make install` first", file=sys.stderr)
         return 2
+    if args.instructions:
+        return count_instructions()
     load_start = os.getloadavg()
     hanging = socket.socket()
     hanging.bind(("127.0.0.1", 0))
@@ -317,6 +328,82 @@ def record_breakdown(workdir: str, endpoint: str, env: dict[str, str]) -> list[t
                 for label, seconds in json.loads(result.stderr.splitlines()[-1]):
                     steps.setdefault(label, []).append(seconds * 1000.0)
     return [(label, statistics.median(values)) for label, values in steps.items()]
+
+
+INSTRUCTION_RUNS = 3  # callgrind's counts vary by a few thousand: the median of three
+CALLGRIND = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+
+
+def callgrind_count(argv: list[str], env: dict[str, str]) -> int:
+    """Instructions executed by one process of `argv` (its children are not followed)."""
+    result = subprocess.run(
+        [*CALLGRIND, *argv], capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} under callgrind failed:\n{result.stderr}")
+    for line in result.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1])
+    raise SystemExit(f"no instruction count in callgrind's output:\n{result.stderr}")
+
+
+def count_instructions() -> int:
+    """`--instructions`: callgrind's count of one `your-cli info` process in each state."""
+    if shutil.which("valgrind") is None:
+        print("valgrind is missing (apt-get install valgrind)", file=sys.stderr)
+        return 2
+    load_start = os.getloadavg()
+    refusing = f"http://127.0.0.1:{unused_port()}/v1/event"
+    with tempfile.TemporaryDirectory(prefix="candor-bench-") as workdir:
+        pycache = os.path.join(workdir, "pycache")
+
+        def state(name: str, **variables: str) -> tuple[list[str], dict[str, str], Spool]:
+            home = tempfile.mkdtemp(prefix=name.replace(" ", "-") + "-", dir=workdir)
+            directory = os.path.join(home, PLATFORM_DIR)
+            os.mkdir(directory, 0o700)
+            with open(os.path.join(directory, "config.json"), "w") as config:
+                config.write('{"installation_id": "3f1c2b4a-9d8e-4f7a-8b6c-5d4e3f2a1b0c", '
+                             '"telemetry": {"notice_shown": true}}')  # fmt: skip
+            env = {**base_environment(home, pycache), "PYTHONHASHSEED": "0", **variables}
+            argv = [PYTHON, BASELINE, "info"] if name == "no telemetry" else [YOUR_CLI, "info"]
+            return argv, env, Spool(directory)
+
+        on = {"YOUR_PLATFORM_TELEMETRY_ENDPOINT": refusing}
+        counts: list[tuple[str, int]] = []
+        for name, variables in (
+            ("no telemetry", {}),
+            ("opted out", {"YOUR_PLATFORM_TELEMETRY_OPT_OUT": "1"}),
+            ("recording, a sender runs", on),
+            ("recording, backoff pending", on),
+            ("recording, starts a sender", on),
+        ):
+            argv, env, spool = state(name, **variables)
+            timed_run(argv, env)  # compiles what this state imports; not counted
+            samples = []
+            for _ in range(INSTRUCTION_RUNS):
+                if name == "recording, a sender runs":
+                    with file_lock(spool.sender_lock_path):  # plays the running sender
+                        samples.append(callgrind_count(argv, env))
+                    continue
+                wait_until(lambda spool=spool: sender_gone(spool), f"{name}: sender to exit")
+                if name == "recording, starts a sender":  # nothing queued, no backoff
+                    for path in (spool.path, spool.state_path):
+                        if os.path.exists(path):
+                            os.unlink(path)
+                samples.append(callgrind_count(argv, env))
+            counts.append((name, int(statistics.median(samples))))
+            wait_until(lambda spool=spool: sender_gone(spool), f"{name}: sender to exit")
+    load_end = os.getloadavg()
+    print("`your-cli info`, instructions of the CLI process (valgrind --tool=callgrind,")
+    print(f"PYTHONHASHSEED=0, median of {INSTRUCTION_RUNS}; Python {sys.version.split()[0]}; "
+          f"load {load_start[0]:.2f} → {load_end[0]:.2f}, which does not change the counts)")  # fmt: skip
+    print()
+    base = counts[0][1]
+    print(f"{'state':<30}{'instructions':>15}{'added':>12}")
+    for name, count in counts:
+        added = "" if name == "no telemetry" else f"{(count - base) / 1e6:+.2f} M"
+        print(f"{name:<30}{count / 1e6:>13.2f} M{added:>12}")
+    return 0
 
 
 def report(
