@@ -395,8 +395,9 @@ def count_instructions() -> int:
             wait_until(lambda spool=spool: sender_gone(spool), f"{name}: sender to exit")
     load_end = os.getloadavg()
     print("`your-cli info`, instructions of the CLI process (valgrind --tool=callgrind,")
-    print(f"PYTHONHASHSEED=0, median of {INSTRUCTION_RUNS}; Python {sys.version.split()[0]}; "
-          f"load {load_start[0]:.2f} → {load_end[0]:.2f}, which does not change the counts)")  # fmt: skip
+    python = sys.version.split()[0]
+    print(f"PYTHONHASHSEED=0, median of {INSTRUCTION_RUNS}; Python {python}; load average")
+    print(f"{load_start[0]:.2f} at start, {load_end[0]:.2f} at end, which the counts ignore)")
     print()
     base = counts[0][1]
     print(f"{'state':<30}{'instructions':>15}{'added':>12}")

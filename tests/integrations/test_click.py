@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from candor.client import Telemetry
 from candor.integrations.click import instrument
 from candor.testing import capture_events
-from tests.integrations.apps import APP_NAME, make_click_app
+from tests.integrations.apps import APP_NAME, ERROR_CODES, make_click_app
 from tests.integrations.checks import Expected, assert_recorded
 
 if TYPE_CHECKING:
@@ -295,3 +295,39 @@ def test_a_chain_root_gets_a_single_telemetry_command(telemetry: Telemetry) -> N
     assert result.exit_code == 0
     assert json.loads(result.stdout)["enabled"] is True
     assert events == []
+
+
+def opted_out_telemetry(home: Path, version: str = "1.0") -> Telemetry:
+    return Telemetry("acme", APP_NAME, version, "https://t.acme.example/v1/event",
+                     "https://acme.example/telemetry", error_codes=ERROR_CODES,
+                     environ={"DO_NOT_TRACK": "1"}, home=str(home))  # fmt: skip
+
+
+@pytest.mark.parametrize(("argv", "expected"), CASES, ids=[" ".join(c[0]) for c in CASES])
+def test_an_opted_out_program_behaves_alike_and_capture_still_sees_each_run(
+    home: Path, argv: list[str], expected: Expected
+) -> None:
+    """Instrumented while DO_NOT_TRACK opts out (the light layer), the app behaves as the plain
+    one, and `capture_events` (which ignores the opt-out) still gets the right event."""
+    plain, instrumented, events = run_both(opted_out_telemetry(home), argv)
+    assert_same_behaviour(plain, instrumented)
+    assert_recorded(events, expected)
+
+
+def test_an_opted_out_program_answers_telemetry_and_rebinds(home: Path) -> None:
+    """Opted out: `telemetry status` says why and nothing is written; a rebind to a Telemetry
+    that records follows the runs, with one `telemetry` group throughout."""
+    app = instrument(make_click_app(), opted_out_telemetry(home))
+    status = CliRunner().invoke(app, ["telemetry", "status", "--json"])
+    assert status.exit_code == 0
+    assert json.loads(status.stdout)["source"] == "DO_NOT_TRACK"
+    assert CliRunner().invoke(app, ["db", "migrate"]).exit_code == 0
+    assert not (home / ".acme").exists()
+    other = Telemetry("acme", APP_NAME, "9.9.9", "https://t.acme.example/v1/event",
+                      "https://acme.example/telemetry", environ={}, home=str(home))  # fmt: skip
+    assert instrument(app, opted_out_telemetry(home)) is app  # still opted out: stays light
+    assert instrument(app, other) is app
+    with capture_events(other) as events:
+        CliRunner().invoke(app, ["deploy"])
+    assert [(e["cli_version"], e["error_code"]) for e in events] == [("9.9.9", "usage_error")]
+    assert list(app.commands).count("telemetry") == 1

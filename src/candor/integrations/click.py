@@ -22,7 +22,10 @@ What it does:
   (a root in chain mode gets one `telemetry ACTION [--json]` command instead);
 - output and exit status stay exactly those of the uninstrumented program.
 
-How it follows a run without changing it: see `candor.integrations._clicklike`.
+How it follows a run without changing it: see `candor.integrations._clicklike`. A program
+the environment opts out (DO_NOT_TRACK, `{P}_TELEMETRY_OPT_OUT`) records nothing, so it gets only
+the `telemetry` group and a check at `main`: the following layer is loaded (and attached) only
+if recording turns out to be wanted after all (`candor.testing.capture_events`, a rebind).
 """
 
 from __future__ import annotations
@@ -31,12 +34,20 @@ from typing import TYPE_CHECKING
 
 import click
 
-from candor.client.telemetry import INTERRUPTED, USAGE_ERROR
-from candor.integrations._clicklike import TELEMETRY_COMMAND, Flavour, attach
+from candor.client.telemetry import INTERNAL_ERROR, INTERRUPTED, USAGE_ERROR
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
     from candor.client import Telemetry
-    from candor.integrations._clicklike import Answer
+    from candor.integrations._clicklike import Answer, Flavour
+
+# = candor.integrations._clicklike's names: that module is not loaded by an opted-out run.
+TELEMETRY_COMMAND = "telemetry"
+_MANAGEMENT_ATTR = "_candor_management"
+_STATE_ATTR = "_candor_instrumentation"
+_OPTED_OUT_ATTR = "_candor_opted_out"  # on a root instrumented while the environment opts out
 
 __all__ = ["instrument"]
 
@@ -59,8 +70,75 @@ def instrument(group: click.Group, telemetry: Telemetry) -> click.Group:
             "instrument() needs the root click.Group; for a single command, wrap its body in "
             "telemetry.session(...)"
         )
-    attach(group, telemetry, CLICK)
+    opted_out: _OptedOut | None = group.__dict__.get(_OPTED_OUT_ATTR)
+    if opted_out is not None:
+        if _records_nothing(telemetry):
+            opted_out.telemetry = telemetry
+            _declare_click_errors(telemetry)
+            return group
+        opted_out.undo(group)
+    elif _records_nothing(telemetry) and not hasattr(group, _STATE_ATTR):
+        _OptedOut(telemetry).attach(group)
+        return group
+    from candor.integrations._clicklike import attach
+
+    attach(group, telemetry, click_flavour())
     return group
+
+
+def _records_nothing(telemetry: Telemetry) -> bool:
+    """The environment opts this execution out, and no test captures its events."""
+    return telemetry._capture is None and telemetry.switches.decision() is not None
+
+
+def _declare_click_errors(telemetry: Telemetry) -> None:
+    # As _clicklike.attach does: a code the author declared (in the MRO) is kept.
+    for exc_type, code in CLICK_ERROR_CODES:
+        if telemetry.error_code_for(exc_type.__new__(exc_type)) == INTERNAL_ERROR:
+            telemetry.declare_error(exc_type, code)
+
+
+class _OptedOut:
+    """An opted-out root: the `telemetry` group, and `main` checking whether to record after all.
+
+    A root in this state is the plain program plus the `telemetry` group: nothing wraps its
+    commands, so the run costs what the uninstrumented program costs.
+    """
+
+    __slots__ = ("original_main", "telemetry")
+
+    def __init__(self, telemetry: Telemetry) -> None:
+        self.telemetry = telemetry
+        self.original_main: Callable[..., Any] | None = None
+
+    def attach(self, group: click.Group) -> None:
+        if TELEMETRY_COMMAND in group.commands:
+            raise ValueError(f"{group.name!r} already has a {TELEMETRY_COMMAND!r} command")
+        command = _telemetry_command(self.answer, bool(getattr(group, "chain", False)))
+        setattr(command, _MANAGEMENT_ATTR, True)
+        group.add_command(command)
+        self.original_main = original_main = group.main
+
+        def main(*args: Any, **kwargs: Any) -> Any:
+            if _records_nothing(self.telemetry):
+                return original_main(*args, **kwargs)
+            instrument(group, self.telemetry)  # capturing now: follow this run after all
+            return group.main(*args, **kwargs)
+
+        setattr(group, "main", main)  # noqa: B010 - mypy forbids assigning to a method directly
+        setattr(group, _OPTED_OUT_ATTR, self)
+        _declare_click_errors(self.telemetry)
+
+    def undo(self, group: click.Group) -> None:
+        """Back to the plain program, for `attach` to instrument it fully."""
+        setattr(group, "main", self.original_main)  # noqa: B010
+        group.commands.pop(TELEMETRY_COMMAND, None)
+        delattr(group, _OPTED_OUT_ATTR)
+
+    def answer(self, action: str, as_json: bool, limit: int | None = None) -> None:
+        from candor.integrations._clicklike import _answerer, _Instrumentation
+
+        _answerer(_Instrumentation(None, self.telemetry, click_flavour()))(action, as_json, limit)
 
 
 def _echo(text: str, to_stderr: bool) -> None:
@@ -149,10 +227,21 @@ def _telemetry_commands(answer: Answer) -> list[click.Command]:
     return [enable, disable, status, show]
 
 
-CLICK = Flavour(
-    group_types=(click.Group,),
-    exit_type=click.exceptions.Exit,
-    error_codes=CLICK_ERROR_CODES,
-    echo=_echo,
-    make_telemetry_command=_telemetry_command,
-)
+_flavours: list[Flavour] = []
+
+
+def click_flavour() -> Flavour:
+    """Click as `_clicklike` sees it (made once, when first needed: not by an opted-out run)."""
+    if not _flavours:
+        from candor.integrations._clicklike import Flavour
+
+        _flavours.append(
+            Flavour(
+                group_types=(click.Group,),
+                exit_type=click.exceptions.Exit,
+                error_codes=CLICK_ERROR_CODES,
+                echo=_echo,
+                make_telemetry_command=_telemetry_command,
+            )
+        )
+    return _flavours[0]
