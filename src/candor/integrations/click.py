@@ -87,8 +87,10 @@ def instrument(group: click.Group, telemetry: Telemetry) -> click.Group:
 
 
 def _records_nothing(telemetry: Telemetry) -> bool:
-    """The environment opts this execution out, and no test captures its events."""
-    return telemetry._capture is None and telemetry.switches.decision() is not None
+    """The environment opts this execution out, no test captures its events, and no debug
+    mode wants to say "off by ..." at the end of each run."""
+    switches = telemetry.switches
+    return telemetry._capture is None and not switches.debug and switches.decision() is not None
 
 
 def _declare_click_errors(telemetry: Telemetry) -> None:
