@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from candor.storage.clickhouse.connection import literal
 from candor.storage.questions import (
+    OTHER,
+    TOP_VALUES,
     Breakdown,
     DayCount,
     DimensionValues,
@@ -92,6 +94,20 @@ class Questions:
         )
         return f"(installation_id, toDate(received_at)) {self._layout.global_in} ({first_days})"
 
+    def _dimension(self, scope: Scope, column: str) -> str:
+        """SQL for a sender-chosen `column` grouped as its TOP_VALUES most used values in the
+        scope (ties: the smaller value first) plus one OTHER value for all the rest."""
+        failed = " AND error_code IS NOT NULL" if column == "error_code" else ""
+        rows = self._con.rows(
+            f"SELECT {column} AS value, count() AS ev FROM {self._events} "
+            f"WHERE {scope.where()}{failed} GROUP BY value ORDER BY ev DESC, value "
+            f"LIMIT {TOP_VALUES[column] + 1}"
+        )
+        if len(rows) <= TOP_VALUES[column]:
+            return column
+        listed = ", ".join(literal(str(value)) for value, _ in rows[: TOP_VALUES[column]])
+        return f"if({column} IN ({listed}), {column}, {literal(OTHER)})"
+
     def _grouping_sets(
         self,
         scope: Scope,
@@ -108,16 +124,18 @@ class Questions:
         `measures` map a name to (inner aggregate, outer merge), e.g. ("count()", "sum").
         """
         derived = derived or {}
-        inner_keys = [f"{derived[k]} AS {k}" if k in derived else k for k in keys]
+        # A derived key gets its own alias: `expr(command) AS command` is a cyclic alias.
+        names = {k: f"d_{k}" if k in derived else k for k in keys}
+        inner_keys = [f"{derived[k]} AS d_{k}" if k in derived else k for k in keys]
         inner = ", ".join([*inner_keys, *(f"{agg} AS m_{n}" for n, (agg, _) in measures.items())])
         outer_keys, group = [], ["g"]
         for key in keys:
             holders = [str(index) for index, kept in enumerate(sets) if key in kept]
             if len(holders) == len(sets):
-                outer_keys.append(key)
-                group.append(key)
+                outer_keys.append(names[key])
+                group.append(names[key])
             else:
-                kept = f"if(g IN ({', '.join(holders)}), {key}, NULL)" if holders else "NULL"
+                kept = f"if(g IN ({', '.join(holders)}), {names[key]}, NULL)" if holders else "NULL"
                 outer_keys.append(f"{kept} AS k_{key}")
                 group.append(f"k_{key}")
         outer = ", ".join(
@@ -125,7 +143,7 @@ class Questions:
         )
         return self._con.rows(
             f"SELECT {outer} FROM (SELECT {inner} FROM {self._events} "
-            f"WHERE {scope.where(where)} GROUP BY {', '.join(keys)}) "
+            f"WHERE {scope.where(where)} GROUP BY {', '.join(names[k] for k in keys)}) "
             f"ARRAY JOIN {literal(list(range(len(sets))))} AS g GROUP BY {', '.join(group)}"
         )
 
@@ -143,48 +161,61 @@ class Questions:
 
     def command_counts(self, scope: Scope) -> Breakdown:
         rows = self._grouping_sets(
-            scope, ["command"], [["command"], []], {"ev": EVENTS, "u": INSTALLS}
+            scope,
+            ["command"],
+            [["command"], []],
+            {"ev": EVENTS, "u": INSTALLS},
+            derived={"command": self._dimension(scope, "command")},
         )
         total = next((Tally(None, int(ev), int(u)) for g, _, ev, u in rows if g == 1), None)
         tallies = [Tally(command, int(ev), int(u)) for g, command, ev, u in rows if g == 0]
         return Breakdown(tallies, total or Tally(None, 0, 0))
 
     def duration_percentiles(self, scope: Scope, *, by_version: bool) -> list[Percentiles]:
-        keys = "command, cli_version" if by_version else "command"
+        command = self._dimension(scope, "command")
+        keys = f"{command} AS d_command"
+        group = "d_command"
+        if by_version:
+            keys += f", {self._dimension(scope, 'cli_version')} AS d_version"
+            group += ", d_version"
         # The ⌈N·n/100⌉-th of the sorted durations (arrays are 1-based). Measured on 10 M
         # events: as fast as quantilesExact, twice as fast as counting per (group, duration).
         picks = ", ".join(f"s[intDiv({n} * n + 99, 100)]" for n in PERCENTILES)
         rows = self._con.rows(
             f"SELECT {keys}, count() AS n, arraySort(groupArray(duration_ms)) AS s, {picks}, "
-            f"max(duration_ms) FROM {self._events} WHERE {scope.where()} GROUP BY {keys}"
+            f"max(duration_ms) FROM {self._events} WHERE {scope.where()} GROUP BY {group}"
         )
         answer = []
         for row in rows:
-            command, version = row[0], row[1] if by_version else None
+            name, version = row[0], row[1] if by_version else None
             n, _, p50, p90, p99, top = row[2:] if by_version else row[1:]
             answer.append(
-                Percentiles(command, version, int(n), int(p50), int(p90), int(p99), int(top))
+                Percentiles(name, version, int(n), int(p50), int(p90), int(p99), int(top))
             )
         return answer
 
     def error_counts(self, scope: Scope) -> ErrorCounts:
         failed = "error_code IS NOT NULL"
+        command = self._dimension(scope, "command")
+        dims = {"command": command, "cli_version": self._dimension(scope, "cli_version")}
         codes = self._grouping_sets(
             scope,
             ["command", "error_code"],
             [["command", "error_code"], ["error_code"]],
             {"ev": EVENTS, "u": INSTALLS},
             where=failed,
+            derived={"command": command, "error_code": self._dimension(scope, "error_code")},
         )
         sums = self._grouping_sets(
             scope,
             ["command", "cli_version"],
             [["command"], ["cli_version"]],
             {"ev": EVENTS, "f": ("countIf(status = 'failure')", "sum")},
+            derived=dims,
         )
         failing = self._grouping_sets(
             scope, ["command", "cli_version"], [["command"], ["cli_version"]], {"u": INSTALLS},
-            where=failed,
+            where=failed, derived=dims,
         )  # fmt: skip
         hit = {(g, c if g == 0 else v): int(u) for g, c, v, u in failing}
         tallies: tuple[list[FailureTally], list[FailureTally]] = ([], [])
@@ -220,7 +251,10 @@ class Questions:
             ["day", "cli_version"],
             [["day", "cli_version"], ["day"], ["cli_version"], []],
             {"u": INSTALLS, "first": ("min(toDate(received_at))", "min")},
-            derived={"day": "toDate(received_at)"},
+            derived={
+                "day": "toDate(received_at)",
+                "cli_version": self._dimension(scope, "cli_version"),
+            },
         )
         return VersionCounts(
             daily=[VersionDay(day, ver, int(u)) for g, day, ver, u, _ in rows if g in (0, 1)],
