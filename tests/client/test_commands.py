@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING
 
 from candor.client.commands import run
-from candor.client.consent import TelemetryStatus
+from candor.client.status import TelemetryStatus
 from tests.client.harness import (
     audit_env,
     audit_events,

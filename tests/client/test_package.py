@@ -91,6 +91,7 @@ def non_stdlib(modules: set[str]) -> set[str]:
 def test_all_is_sorted_and_complete() -> None:
     """__all__ is sorted, lists every public name of candor.client, and nothing more."""
     assert candor.client.__all__ == sorted(candor.client.__all__)
+    assert candor.client.TelemetryStatus.__name__ == "TelemetryStatus"  # lazy: loaded on use
     public = {
         name
         for name, value in vars(candor.client).items()

@@ -23,7 +23,7 @@ from candor.client.errors import TelemetryError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from candor.client.consent import TelemetryStatus
+    from candor.client.status import TelemetryStatus
     from candor.client.telemetry import Telemetry
 
 ACTIONS = ("enable", "disable", "status", "show")

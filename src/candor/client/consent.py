@@ -11,8 +11,9 @@ Precedence, first match wins:
 4. the default: on, after the one-time notice.
 
 The environment is read once into `Switches` and passed down; nothing here touches a file.
-Also here: the endpoint rule (https://, or http:// to loopback only), the first-run notice,
-and `TelemetryStatus`, the answer of `telemetry status`.
+Also here: the endpoint rule (https://, or http:// to loopback only: where events may go) and
+the first-run notice. `TelemetryStatus`, the answer of `telemetry status`, is in
+`candor.client.status`: no recording run needs it.
 """
 
 from __future__ import annotations
@@ -166,59 +167,3 @@ def notice_text(cli_name: str, prefix: str, policy_url: str) -> str:
         textwrap.fill(text, NOTICE_WIDTH, break_long_words=False, break_on_hyphens=False) + "\n"
         for text in paragraphs
     )
-
-
-class TelemetryStatus:
-    """The proof of what telemetry does right now: the answer of `telemetry status`."""
-
-    __slots__ = (
-        "debug", "dropped", "enabled", "endpoint", "endpoint_problem", "files",
-        "installation_id", "last_delivery", "last_failure", "last_failure_at", "next_attempt",
-        "problem", "queued", "rejected", "source", "source_value",
-    )  # fmt: skip
-
-    def __init__(
-        self,
-        *,
-        enabled: bool,
-        source: str,
-        source_value: str | None = None,
-        installation_id: str | None,
-        files: list[str],
-        endpoint: str,
-        endpoint_problem: str | None = None,
-        debug: bool = False,
-        queued: int = 0,
-        dropped: int = 0,
-        rejected: int = 0,
-        last_delivery: str | None = None,
-        next_attempt: str | None = None,
-        last_failure: str | None = None,
-        last_failure_at: str | None = None,
-        problem: str | None = None,
-    ) -> None:
-        self.enabled = enabled
-        self.source = source  # what decided: a variable's name, "config", "default", ...
-        self.source_value = source_value  # the deciding variable's value, when one decided
-        self.installation_id = installation_id  # None before the first run
-        self.files = files  # every file telemetry may create, existing or not
-        self.endpoint = endpoint
-        self.endpoint_problem = endpoint_problem  # why nothing is sent there, if refused
-        self.debug = debug
-        self.queued = queued  # events waiting in the spool
-        self.dropped = dropped  # events lost locally (spool full, damaged), never sent
-        self.rejected = rejected  # events the collector refused
-        self.last_delivery = last_delivery  # ISO 8601 UTC of the last acknowledged batch
-        self.next_attempt = next_attempt  # ISO 8601 UTC while a backoff is pending
-        # Why the latest delivery attempt failed ("connection refused", "HTTP 503", ...) and
-        # when; cleared by the next acknowledged batch.
-        self.last_failure = last_failure
-        self.last_failure_at = last_failure_at
-        self.problem = problem  # why the config or the spool could not be read
-
-    def as_dict(self) -> dict[str, object]:
-        """Every field, for `telemetry status --json`."""
-        return {name: getattr(self, name) for name in self.__slots__}
-
-    def __repr__(self) -> str:
-        return f"TelemetryStatus(enabled={self.enabled!r}, source={self.source!r})"

@@ -19,20 +19,14 @@ import os
 import sys
 import time
 
-from candor.client.consent import (
-    SOURCE_NO_HOME,
-    SOURCE_UNREADABLE,
-    Switches,
-    TelemetryStatus,
-    config_decision,
-    endpoint_problem,
-)
+from candor.client.consent import Switches, config_decision, endpoint_problem
 
 TYPE_CHECKING = False  # the typing module would cost the host CLI an import
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from candor.client.config import ConfigFile
+    from candor.client.status import TelemetryStatus
 
 # = candor.schema's reserved codes: importing the schema costs a run that records nothing (opted
 # out, --help) time for nothing; tests/client/test_package.py checks the copies.
@@ -284,50 +278,9 @@ class Telemetry:
 
     def status(self) -> TelemetryStatus:
         """What telemetry does now and why, read without creating or changing any file."""
-        from candor.client.errors import TelemetryError
-        from candor.client.spool import Spool
+        from candor.client.status import read_status  # `telemetry status` only
 
-        config = self._config()
-        spool = Spool(self.directory)
-        decision = self.switches.decision()
-        problem = self.home_problem or self._missing_home()
-        installation_id = None
-        if problem is not None:
-            decision = decision or (False, SOURCE_NO_HOME)
-        else:
-            try:
-                settings = config.settings()
-                installation_id = settings.installation_id
-                if decision is None:
-                    decision = config_decision(settings.enabled)
-            except TelemetryError as error:
-                problem = str(error)
-                installation_id = config.salvaged_id()
-        if decision is None:
-            decision = (False, SOURCE_UNREADABLE)
-        try:
-            stats = spool.stats()
-        except OSError as error:
-            stats = {}
-            problem = problem or f"cannot read the spool: {error.strerror or error}"
-        return TelemetryStatus(
-            enabled=decision[0],
-            source=decision[1],
-            source_value=self.switches.values.get(decision[1]),
-            installation_id=installation_id,
-            files=config.files() + spool.files(),
-            endpoint=self.endpoint,
-            endpoint_problem=endpoint_problem(self.endpoint),
-            debug=self.switches.debug,
-            queued=_count(stats.get("queued")),
-            dropped=_count(stats.get("dropped")),
-            rejected=_count(stats.get("rejected")),
-            last_delivery=_text(stats.get("last_success_at")),
-            next_attempt=_text(stats.get("next_attempt_at")),
-            last_failure=_text(stats.get("last_failure")),
-            last_failure_at=_text(stats.get("last_failure_at")),
-            problem=problem,
-        )
+        return read_status(self)
 
     def _missing_home(self) -> str | None:
         """Why HOME cannot hold telemetry's files (it does not exist), or None.
@@ -379,11 +332,3 @@ def _why(error: Exception) -> str:
     if isinstance(error, TelemetryError | OSError):
         return str(error)
     return f"unexpected {type(error).__name__}: {error}"
-
-
-def _count(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
