@@ -34,8 +34,7 @@ RECORDING_MODULES = {
 # What an opted-out run of a Click CLI loads beyond the plain program: the client's two modules
 # and the Click integration, nothing more (no json, no schema, no fcntl, no contextvars).
 OPTED_OUT_LAYER = {
-    "candor.client", "candor.client.consent", "candor.client.telemetry", "candor.integrations",
-    "candor.integrations.click",
+    "candor.client", "candor.client.telemetry", "candor.integrations", "candor.integrations.click",
 }  # fmt: skip
 PLAIN_PROGRAM = {"candor", "candor.demo", "candor.demo.your_cli"}  # the packages, the program
 # Runs a program's `info` command and prints, last on stdout, the modules it loaded; without

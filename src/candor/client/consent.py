@@ -10,7 +10,8 @@ Precedence, first match wins:
    read counts as off ("config unreadable"), since it may hold the user's "off";
 4. the default: on, after the one-time notice.
 
-The environment is read once into `Switches` and passed down; nothing here touches a file.
+The environment is read once into `Switches` (telemetry.py) and passed down; nothing here
+touches a file.
 Also here: the endpoint rule (https://, or http:// to loopback only: where events may go) and
 the first-run notice. `TelemetryStatus`, the answer of `telemetry status`, is in
 `candor.client.status`: no recording run needs it.
@@ -18,83 +19,22 @@ the first-run notice. `TelemetryStatus`, the answer of `telemetry status`, is in
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # the typing module would cost the host CLI an import
-if TYPE_CHECKING:
-    from collections.abc import Mapping
+# The environment's part (rules 1 and 2, and the other variables) lives in
+# candor.client.telemetry, which every run loads anyway: a run the environment opts out then
+# loads no other module of the client. The names are also here, where the rules are.
+from candor.client.telemetry import DO_NOT_TRACK as DO_NOT_TRACK
+from candor.client.telemetry import Switches as Switches
+from candor.client.telemetry import do_not_track as do_not_track
+from candor.client.telemetry import env_prefix as env_prefix
+from candor.client.telemetry import flag as flag
+from candor.client.telemetry import opts_out as opts_out
 
-DO_NOT_TRACK = "DO_NOT_TRACK"  # https://consoledonottrack.com, shared by many tools
 SOURCE_CONFIG = "config"
 SOURCE_DEFAULT = "default"
 SOURCE_UNREADABLE = "config unreadable"
 SOURCE_NO_HOME = "no home directory"  # HOME missing, relative, or not a directory
-_FLAG_ON = ("1", "true", "yes")
-_DNT_OFF = ("", "0", "false")
-_OPT_OUT_UNSET = ("", "0", "false", "no")
 LOOPBACK_HOSTS = ("localhost", "::1")
 NOTICE_WIDTH = 79  # columns: fits the narrowest common terminal without wrapping mid-word
-
-
-def env_prefix(platform: str) -> str:
-    """The variables' prefix for a platform name: "your-platform" gives "YOUR_PLATFORM"."""
-    return "".join(char if char.isalnum() else "_" for char in platform.upper())
-
-
-def flag(value: str | None) -> bool:
-    """True for 1, true or yes in any case (the form of DEBUG, which turns something on)."""
-    return value is not None and value.strip().lower() in _FLAG_ON
-
-
-def do_not_track(value: str | None) -> bool:
-    """True when DO_NOT_TRACK asks not to track: any value but empty, 0 or false."""
-    return value is not None and value.strip().lower() not in _DNT_OFF
-
-
-def opts_out(value: str | None) -> bool:
-    """True when {P}_TELEMETRY_OPT_OUT asks for no telemetry: any value but empty, 0, false, no.
-
-    Stricter readings ("1, true or yes only") silently ignored `on`, `y` or `2`: a variable
-    that exists only to turn telemetry off errs on the side of off.
-    """
-    return value is not None and value.strip().lower() not in _OPT_OUT_UNSET
-
-
-class Switches:
-    """What the environment says about telemetry, read once when `Telemetry` is created."""
-
-    __slots__ = ("debug", "do_not_track", "endpoint", "opt_out", "prefix", "values")
-
-    def __init__(self, environ: Mapping[str, str], platform: str) -> None:
-        self.prefix = env_prefix(platform)
-        dnt, opt_out = environ.get(DO_NOT_TRACK), environ.get(self.opt_out_variable)
-        self.do_not_track = do_not_track(dnt)
-        self.opt_out = opts_out(opt_out)
-        # The raw values, so that `telemetry status` can say which variable and value decided.
-        self.values = {DO_NOT_TRACK: dnt, self.opt_out_variable: opt_out}
-        self.debug = flag(environ.get(self.debug_variable))
-        self.endpoint = environ.get(self.endpoint_variable) or None  # None: the CLI's default
-
-    @property
-    def opt_out_variable(self) -> str:
-        """`{P}_TELEMETRY_OPT_OUT`: off for one execution."""
-        return f"{self.prefix}_TELEMETRY_OPT_OUT"
-
-    @property
-    def debug_variable(self) -> str:
-        """`{P}_TELEMETRY_DEBUG`: print the event instead of sending it."""
-        return f"{self.prefix}_TELEMETRY_DEBUG"
-
-    @property
-    def endpoint_variable(self) -> str:
-        """`{P}_TELEMETRY_ENDPOINT`: another collector, e.g. a self-hosted one."""
-        return f"{self.prefix}_TELEMETRY_ENDPOINT"
-
-    def decision(self) -> tuple[bool, str] | None:
-        """(False, the variable's name) when the environment turns telemetry off, else None."""
-        if self.do_not_track:
-            return False, DO_NOT_TRACK
-        if self.opt_out:
-            return False, self.opt_out_variable
-        return None
 
 
 def config_decision(enabled: bool | None) -> tuple[bool, str]:

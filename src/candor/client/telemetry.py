@@ -19,8 +19,6 @@ import os
 import sys
 import time
 
-from candor.client.consent import Switches, config_decision, endpoint_problem
-
 TYPE_CHECKING = False  # the typing module would cost the host CLI an import
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -40,6 +38,79 @@ _CODE_CHARS = _CODE_FIRST + "0123456789_"
 MAX_ERROR_CODE_LENGTH = 64
 # The ID events carry while `candor.testing.capture_events` is active: no config is read then.
 CAPTURE_INSTALLATION_ID = "00000000-0000-4000-8000-000000000000"
+
+
+# What the environment says about telemetry: the first two rules of candor.client.consent
+# (whose docstring states them all), kept in this module because every run loads it: a run the
+# environment opts out loads no other module of the client (one module costs ~0.35 M
+# instructions, a tenth of a millisecond here).
+DO_NOT_TRACK = "DO_NOT_TRACK"  # https://consoledonottrack.com, shared by many tools
+_FLAG_ON = ("1", "true", "yes")
+_DNT_OFF = ("", "0", "false")
+_OPT_OUT_UNSET = ("", "0", "false", "no")
+
+
+def env_prefix(platform: str) -> str:
+    """The variables' prefix for a platform name: "your-platform" gives "YOUR_PLATFORM"."""
+    return "".join(char if char.isalnum() else "_" for char in platform.upper())
+
+
+def flag(value: str | None) -> bool:
+    """True for 1, true or yes in any case (the form of DEBUG, which turns something on)."""
+    return value is not None and value.strip().lower() in _FLAG_ON
+
+
+def do_not_track(value: str | None) -> bool:
+    """True when DO_NOT_TRACK asks not to track: any value but empty, 0 or false."""
+    return value is not None and value.strip().lower() not in _DNT_OFF
+
+
+def opts_out(value: str | None) -> bool:
+    """True when {P}_TELEMETRY_OPT_OUT asks for no telemetry: any value but empty, 0, false, no.
+
+    Stricter readings ("1, true or yes only") silently ignored `on`, `y` or `2`: a variable
+    that exists only to turn telemetry off errs on the side of off.
+    """
+    return value is not None and value.strip().lower() not in _OPT_OUT_UNSET
+
+
+class Switches:
+    """What the environment says about telemetry, read once when `Telemetry` is created."""
+
+    __slots__ = ("debug", "do_not_track", "endpoint", "opt_out", "prefix", "values")
+
+    def __init__(self, environ: Mapping[str, str], platform: str) -> None:
+        self.prefix = env_prefix(platform)
+        dnt, opt_out = environ.get(DO_NOT_TRACK), environ.get(self.opt_out_variable)
+        self.do_not_track = do_not_track(dnt)
+        self.opt_out = opts_out(opt_out)
+        # The raw values, so that `telemetry status` can say which variable and value decided.
+        self.values = {DO_NOT_TRACK: dnt, self.opt_out_variable: opt_out}
+        self.debug = flag(environ.get(self.debug_variable))
+        self.endpoint = environ.get(self.endpoint_variable) or None  # None: the CLI's default
+
+    @property
+    def opt_out_variable(self) -> str:
+        """`{P}_TELEMETRY_OPT_OUT`: off for one execution."""
+        return f"{self.prefix}_TELEMETRY_OPT_OUT"
+
+    @property
+    def debug_variable(self) -> str:
+        """`{P}_TELEMETRY_DEBUG`: print the event instead of sending it."""
+        return f"{self.prefix}_TELEMETRY_DEBUG"
+
+    @property
+    def endpoint_variable(self) -> str:
+        """`{P}_TELEMETRY_ENDPOINT`: another collector, e.g. a self-hosted one."""
+        return f"{self.prefix}_TELEMETRY_ENDPOINT"
+
+    def decision(self) -> tuple[bool, str] | None:
+        """(False, the variable's name) when the environment turns telemetry off, else None."""
+        if self.do_not_track:
+            return False, DO_NOT_TRACK
+        if self.opt_out:
+            return False, self.opt_out_variable
+        return None
 
 
 class Session:
@@ -188,6 +259,7 @@ class Telemetry:
             if self.switches.debug:
                 self._say(f"{self.cli_name} telemetry debug: off by {off[1]}; nothing recorded\n")
             return  # not a file read, written or created; no socket, no process
+        from candor.client.consent import config_decision, endpoint_problem
         from candor.client.event import build_event, is_interactive, normalize_command, os_arch
 
         def event(installation_id: str) -> dict[str, object]:
@@ -245,6 +317,7 @@ class Telemetry:
         import json
 
         from candor.client.config import new_installation_id
+        from candor.client.consent import endpoint_problem
 
         prefix = f"{self.cli_name} telemetry debug"
         if installation_id is None:
