@@ -178,17 +178,20 @@ class Questions:
         if by_version:
             keys += f", {self._dimension(scope, 'cli_version')} AS d_version"
             group += ", d_version"
-        # The ⌈N·n/100⌉-th of the sorted durations (arrays are 1-based). Measured on 10 M
-        # events: as fast as quantilesExact, twice as fast as counting per (group, duration).
+        # The ⌈N·n/100⌉-th of the sorted durations (arrays are 1-based), picked in an outer
+        # query: the sorted arrays stay in the server (returned, they were 98 % of the time).
+        # Measured on 2 M events: as fast as quantilesExact, twice as fast as counting per
+        # (group, duration).
         picks = ", ".join(f"s[intDiv({n} * n + 99, 100)]" for n in PERCENTILES)
         rows = self._con.rows(
-            f"SELECT {keys}, count() AS n, arraySort(groupArray(duration_ms)) AS s, {picks}, "
-            f"max(duration_ms) FROM {self._events} WHERE {scope.where()} GROUP BY {group}"
+            f"SELECT {group}, n, {picks}, top FROM (SELECT {keys}, count() AS n, "
+            f"arraySort(groupArray(duration_ms)) AS s, max(duration_ms) AS top "
+            f"FROM {self._events} WHERE {scope.where()} GROUP BY {group})"
         )
         answer = []
         for row in rows:
             name, version = row[0], row[1] if by_version else None
-            n, _, p50, p90, p99, top = row[2:] if by_version else row[1:]
+            n, p50, p90, p99, top = row[2:] if by_version else row[1:]
             answer.append(
                 Percentiles(name, version, int(n), int(p50), int(p90), int(p99), int(top))
             )
