@@ -64,9 +64,9 @@ PLATFORM_DIR = ".your-platform"
 MEASURE_SECONDS = 75.0  # the measured loop; with set-up and breakdown, under two minutes
 MIN_ROUNDS = 20
 WARMUP_RUNS = 3
-TARGET_ADDED_MS = 3.0  # issue #3: telemetry on, any endpoint state
-TARGET_OPTED_OUT_MS = 1.0
-TARGET_IMPORT_MS = 5.0
+TARGET_ADDED_MS = 1.5  # issue #13: telemetry on, endpoint answering, refusing or hanging
+TARGET_OPTED_OUT_MS = 0.3  # issue #13
+TARGET_IMPORT_MS = 5.0  # issue #3
 SCRUB = ("DO_NOT_TRACK", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "SSL_CERT_FILE")
 Z95 = 1.96
 ORDER_SEED = 3  # the rounds' state orders are random, and the same from one run to the next
@@ -440,8 +440,8 @@ def report(
         )
     print()
     print(
-        f"targets (issue #3): added median <= {TARGET_ADDED_MS:g} ms with telemetry on, "
-        f"<= {TARGET_OPTED_OUT_MS:g} ms opted out; import of candor.client < "
+        f"targets (issue #13): added median <= {TARGET_ADDED_MS:g} ms with telemetry on, "
+        f"<= {TARGET_OPTED_OUT_MS:g} ms opted out; (issue #3) import of candor.client < "
         f"{TARGET_IMPORT_MS:g} ms"
     )
     for state in states[1:]:
@@ -449,7 +449,9 @@ def report(
         wall = statistics.median(state.wall_ms) - base_wall
         cpu = statistics.median(state.cpu_ms) - base_cpu
         verdict = "met" if max(wall, cpu) <= target else "NOT met"
-        print(f"  {state.name:<15} {verdict:<8} (+{wall:.2f} ms wall, +{cpu:.2f} ms CPU)")
+        if state.name == "answering cold":  # issue #13 sets no target for a run that spawns
+            verdict = "no target"
+        print(f"  {state.name:<15} {verdict:<9} (+{wall:.2f} ms wall, +{cpu:.2f} ms CPU)")
 
 
 if __name__ == "__main__":
