@@ -21,7 +21,11 @@ import json
 import time
 
 from candor.client._fs import atomic_write, read_tail
-from candor.client.spool import Record, Spool, read_records
+from candor.client.spool_rewrite import read_records
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from candor.client.spool import Record, Spool
 
 MAX_SENT_EVENTS = 100  # issue #12: the last 100 sent events ...
 MAX_SENT_AGE_S = 30 * 24 * 3600  # ... or 30 days, whichever is smaller

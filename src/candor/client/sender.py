@@ -43,8 +43,12 @@ from email.utils import parsedate_to_datetime
 from candor import __version__
 from candor.client._fs import open_regular
 from candor.client.history import add_sent
-from candor.client.spool import Record, Spool, SpoolTransaction, as_int, backoff_pending
+from candor.client.spool import Record, Spool, as_int, backoff_pending
 from candor.schema import MAX_BATCH_EVENTS, MAX_BODY_BYTES, validate_event
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from candor.client.spool_rewrite import SpoolTransaction
 
 REQUEST_TIMEOUT_S = 5.0  # connect, and each read: a collector answers in milliseconds
 RUN_DEADLINE_S = 30.0  # whole run, DNS included; no new batch after half of it

@@ -24,6 +24,10 @@ of a file whose data never reached the disk could replace every queued record wi
 
 Beyond `MAX_SPOOL_EVENTS` or `MAX_SPOOL_BYTES` the oldest events are dropped and counted in the
 state file; that count is shown by `telemetry status` and never sent anywhere.
+
+What a CLI run needs (the append, the checks before starting a sender) is here; reading the
+log back and rewriting it (the sender's transactions, a trim, purge, stats) is in
+`candor.client.spool_rewrite`, which a run that only appends never loads.
 """
 
 from __future__ import annotations
@@ -32,15 +36,17 @@ import os
 import time
 
 from candor.client._fs import (
-    atomic_write,
     compact_json,
     ensure_private_dir,
     file_lock,
     open_regular,
     parse_json,
     read_small,
-    read_tail,
 )
+
+TYPE_CHECKING = False  # the typing module would cost the host CLI an import
+if TYPE_CHECKING:
+    from candor.client.spool_rewrite import LockedSpool
 
 SPOOL_FILE = "telemetry-spool.log"
 SPOOL_LOCK_FILE = "telemetry-spool.lock"
@@ -70,10 +76,6 @@ _HEADER_BYTES = 8 + 1 + 2 * RECORD_ID_BYTES + 1  # "checksum id " before the JSO
 # damaged file): ignore it rather than stop delivery for days. The longest legitimate wait is
 # a collector's Retry-After, which the sender caps at a day.
 MAX_PLAUSIBLE_WAIT_S = 24 * 3600 + 60
-
-
-def _utc_iso(timestamp: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
 
 
 class Record:
@@ -144,24 +146,6 @@ def decode_records(data: bytes) -> tuple[list[Record], int]:
     return records, damaged
 
 
-def read_records(path: str) -> tuple[list[Record], int]:
-    """The log's intact records and its damaged lines, reading at most MAX_SPOOL_BYTES.
-
-    A log larger than that (appends keep it below) is damage or tampering: only its newest
-    bytes are read, and the lines before them count as damaged, estimated from the size of
-    the lines read, since counting them would mean reading them.
-    """
-    try:
-        data, skipped = read_tail(path, MAX_SPOOL_BYTES)
-    except FileNotFoundError:
-        return [], 0
-    records, damaged = decode_records(data)
-    if skipped:
-        average = len(data) // max(1, len(records) + damaged) or MIN_RECORD_BYTES
-        damaged += max(1, skipped // average)
-    return records, damaged
-
-
 def default_state() -> dict[str, object]:
     """The state of a spool that never sent, dropped or failed anything."""
     return {
@@ -196,13 +180,6 @@ def read_state(path: str) -> dict[str, object]:
     return state
 
 
-def write_state(path: str, state: dict[str, object]) -> None:
-    """Replace the state file (under the spool lock)."""
-    import json  # the sender and the rare trim only: a CLI run that appends never writes it
-
-    atomic_write(path, json.dumps(state, separators=(",", ":")).encode() + b"\n")
-
-
 def as_int(value: object) -> int:
     """A counter from the state file, 0 when it is not a whole number."""
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
@@ -219,32 +196,6 @@ def backoff_pending(state: dict[str, object], now: float) -> bool:
     """True while the state's persisted backoff forbids a new delivery attempt."""
     retry = as_time(state["next_attempt_at"])
     return retry is not None and now < retry <= now + MAX_PLAUSIBLE_WAIT_S
-
-
-class SpoolTransaction:
-    """The log's records and the state, loaded under the spool lock; save what you change."""
-
-    __slots__ = ("damaged", "records", "spool", "state")
-
-    def __init__(self, spool: Spool) -> None:
-        self.spool = spool
-        self.records, self.damaged = read_records(spool.path)
-        self.state = read_state(spool.state_path)
-
-    def save_records(self) -> None:
-        """Replace the log by `records` (damaged lines go, counted as dropped by the caller)."""
-        if self.records:
-            atomic_write(self.spool.path, b"".join(record.line for record in self.records))
-        else:
-            try:  # noqa: SIM105 - contextlib would cost the host CLI an import
-                os.unlink(self.spool.path)
-            except FileNotFoundError:
-                pass
-        self.damaged = 0
-
-    def save_state(self) -> None:
-        """Write `state` atomically."""
-        write_state(self.spool.state_path, self.state)
 
 
 class Spool:
@@ -299,25 +250,6 @@ class Spool:
             return False
         return os.pread(fd, size, 0).count(b"\n") >= MAX_SPOOL_EVENTS
 
-    def _trim_with(self, line: bytes) -> None:
-        """Keep the newest records (the new one included) within the trim target."""
-        tx = SpoolTransaction(self)
-        new, _ = decode_records(line)
-        candidates = tx.records + new
-        kept: list[Record] = []
-        size = 0
-        for record in reversed(candidates):
-            if len(kept) >= TRIM_TO_EVENTS or size + len(record.line) > TRIM_TO_BYTES:
-                break
-            kept.append(record)
-            size += len(record.line)
-        kept.reverse()
-        dropped = len(candidates) - len(kept) + tx.damaged
-        tx.records = kept
-        tx.save_records()
-        tx.state["dropped"] = as_int(tx.state["dropped"]) + dropped
-        tx.save_state()
-
     def delivery_due(self, now: float) -> bool:
         """Events wait and no persisted backoff forbids an attempt: one stat, a small read."""
         try:
@@ -337,9 +269,16 @@ class Spool:
         with file_lock(self.sender_lock_path, blocking=False) as lock:
             return lock.acquired
 
-    def locked(self) -> _LockedSpool:
+    def _trim_with(self, line: bytes) -> None:
+        from candor.client.spool_rewrite import trim_with  # a full spool only
+
+        trim_with(self, line)
+
+    def locked(self) -> LockedSpool:
         """`with spool.locked() as tx:` the log and the state under the spool lock."""
-        return _LockedSpool(self)
+        from candor.client.spool_rewrite import LockedSpool
+
+        return LockedSpool(self)
 
     def purge(self) -> None:
         """Delete every queued event and the record of sent ones (`telemetry disable`).
@@ -347,61 +286,19 @@ class Spool:
         The counters are kept. The logs are unlinked, never read: whatever they have become
         (huge, a FIFO, a link), they go, and a link's target is left alone.
         """
-        logs = (self.path, self.sent_path)
-        if not any(os.path.lexists(path) for path in (*logs, self.state_path)):
-            return  # nothing to purge, and no reason to create the directory
-        with file_lock(self.lock_path):
-            for path in logs:
-                try:  # noqa: SIM105 - contextlib would cost the host CLI an import
-                    os.unlink(path)
-                except FileNotFoundError:
-                    pass
-            if os.path.exists(self.state_path):
-                state = read_state(self.state_path)
-                state["inflight"] = None
-                write_state(self.state_path, state)
+        from candor.client.spool_rewrite import purge
+
+        purge(self)
 
     def stats(self) -> dict[str, object]:
         """Counters for `telemetry status`: queued, dropped, rejected, last success, next try.
 
         Reads without the lock (renames are atomic), so a status never waits for a sender.
         """
-        records, _ = read_records(self.path)
-        state = read_state(self.state_path)
-        last = as_time(state["last_success_at"])
-        retry = as_time(state["next_attempt_at"])
-        failed = as_time(state["last_failure_at"])
-        failure = state["last_failure"]
-        waiting = retry is not None and backoff_pending(state, time.time())
-        return {
-            "queued": len(records),
-            "dropped": as_int(state["dropped"]),
-            "rejected": as_int(state["rejected"]),
-            "last_success_at": _utc_iso(last) if last is not None else None,
-            "next_attempt_at": _utc_iso(retry) if retry is not None and waiting else None,
-            "last_failure": failure if isinstance(failure, str) else None,
-            "last_failure_at": _utc_iso(failed) if failed is not None else None,
-        }
+        from candor.client.spool_rewrite import stats
+
+        return stats(self)
 
     def files(self) -> list[str]:
         """Every file delivery may create, for `telemetry status`."""
         return [self.path, self.lock_path, self.state_path, self.sender_lock_path, self.sent_path]
-
-
-class _LockedSpool:
-    __slots__ = ("_lock", "spool")
-
-    def __init__(self, spool: Spool) -> None:
-        self.spool = spool
-        self._lock = file_lock(spool.lock_path)
-
-    def __enter__(self) -> SpoolTransaction:
-        self._lock.__enter__()
-        try:
-            return SpoolTransaction(self.spool)
-        except BaseException:
-            self._lock.__exit__()
-            raise
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._lock.__exit__()
