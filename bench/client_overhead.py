@@ -330,6 +330,11 @@ def record_breakdown(workdir: str, endpoint: str, env: dict[str, str]) -> list[t
     return [(label, statistics.median(values)) for label, values in steps.items()]
 
 
+AS_IN = {
+    "recording, a sender runs": "answering, hanging",
+    "recording, backoff pending": "refusing",
+    "recording, starts a sender": "answering cold",
+}
 INSTRUCTION_RUNS = 3  # callgrind's counts vary by a few thousand: the median of three
 CALLGRIND = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
 
@@ -400,10 +405,10 @@ def count_instructions() -> int:
     print(f"{load_start[0]:.2f} at start, {load_end[0]:.2f} at end, which the counts ignore)")
     print()
     base = counts[0][1]
-    print(f"{'state':<30}{'instructions':>15}{'added':>12}")
+    print(f"{'state':<30}{'instructions':>15}{'added':>12}   as in the wall-clock states")
     for name, count in counts:
         added = "" if name == "no telemetry" else f"{(count - base) / 1e6:+.2f} M"
-        print(f"{name:<30}{count / 1e6:>13.2f} M{added:>12}")
+        print(f"{name:<30}{count / 1e6:>13.2f} M{added:>12}   {AS_IN.get(name, '')}")
     return 0
 
 
