@@ -28,8 +28,8 @@ NOT_AT_IMPORT = {"json", "re", "typing", "fcntl", "candor.schema"}
 
 # The modules a record() loads beyond `import candor.client`, when no sender is to be started.
 RECORDING_MODULES = {
-    "candor.schema", "candor.client.consent", "candor.client.event", "candor.client.config",
-    "candor.client._fs", "candor.client.spool",
+    "candor.schema", "candor.client.event", "candor.client.config", "candor.client._fs",
+    "candor.client.spool",
 }  # fmt: skip
 # What an opted-out run of a Click CLI loads beyond the plain program: the client's two modules
 # and the Click integration, nothing more (no json, no schema, no fcntl, no contextvars).

@@ -10,30 +10,33 @@ Precedence, first match wins:
    read counts as off ("config unreadable"), since it may hold the user's "off";
 4. the default: on, after the one-time notice.
 
-The environment is read once into `Switches` (telemetry.py) and passed down; nothing here
-touches a file.
-Also here: the endpoint rule (https://, or http:// to loopback only: where events may go) and
-the first-run notice. `TelemetryStatus`, the answer of `telemetry status`, is in
-`candor.client.status`: no recording run needs it.
+The environment is read once into `Switches` and passed down; nothing here touches a file.
+Where events may go is a consent rule too: https://, or http:// to loopback only
+(`endpoint_problem`). Both are implemented in candor.client.telemetry, which every run loads
+(one module more costs each run ~0.35 M instructions); this module holds the config's part,
+the first-run notice, and the names of all the rules. `TelemetryStatus`, the answer of
+`telemetry status`, is in `candor.client.status`.
 """
 
 from __future__ import annotations
 
-# The environment's part (rules 1 and 2, and the other variables) lives in
-# candor.client.telemetry, which every run loads anyway: a run the environment opts out then
-# loads no other module of the client. The names are also here, where the rules are.
+# The environment's part (rules 1 and 2, and the other variables) and the endpoint rule live in
+# candor.client.telemetry, which every run loads anyway: a run loads this module only to show
+# the notice or answer `telemetry status`. The names are also here, where the rules are.
 from candor.client.telemetry import DO_NOT_TRACK as DO_NOT_TRACK
+from candor.client.telemetry import LOOPBACK_HOSTS as LOOPBACK_HOSTS
 from candor.client.telemetry import Switches as Switches
 from candor.client.telemetry import do_not_track as do_not_track
+from candor.client.telemetry import endpoint_problem as endpoint_problem
 from candor.client.telemetry import env_prefix as env_prefix
 from candor.client.telemetry import flag as flag
+from candor.client.telemetry import is_loopback as is_loopback
 from candor.client.telemetry import opts_out as opts_out
 
 SOURCE_CONFIG = "config"
 SOURCE_DEFAULT = "default"
 SOURCE_UNREADABLE = "config unreadable"
 SOURCE_NO_HOME = "no home directory"  # HOME missing, relative, or not a directory
-LOOPBACK_HOSTS = ("localhost", "::1")
 NOTICE_WIDTH = 79  # columns: fits the narrowest common terminal without wrapping mid-word
 
 
@@ -42,50 +45,6 @@ def config_decision(enabled: bool | None) -> tuple[bool, str]:
     if enabled is None:
         return True, SOURCE_DEFAULT
     return enabled, SOURCE_CONFIG
-
-
-def _host(authority: str) -> str | None:
-    authority = authority.rpartition("@")[2]  # drop any user:password@
-    if authority.startswith("["):  # [IPv6]:port
-        end = authority.find("]")
-        return authority[1:end].lower() if end > 0 else None
-    host, _, port = authority.partition(":")
-    if port and not port.isdigit():
-        return None
-    return host.lower()
-
-
-def is_loopback(host: str) -> bool:
-    """True for localhost, ::1 and 127.0.0.0/8 written as four decimal numbers."""
-    if host in LOOPBACK_HOSTS:
-        return True
-    parts = host.split(".")
-    return (
-        len(parts) == 4
-        and parts[0] == "127"
-        and all(part.isdigit() and int(part) <= 255 for part in parts)
-    )
-
-
-def endpoint_problem(url: str) -> str | None:
-    """Why the client refuses to send to `url`, or None when it may.
-
-    https:// anywhere (certificates are always verified by the sender), plain http:// only to
-    a loopback address: events must not cross a network unencrypted. Parsed by hand, because
-    urllib.parse would cost every run of the host CLI an import.
-    """
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return f"the endpoint {url!r} is not a URL (https://host/v1/event)"
-    scheme = scheme.lower()
-    if scheme not in ("https", "http"):
-        return f"the endpoint must be an https:// URL, not {scheme}://"
-    host = _host(rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0])
-    if not host:
-        return f"the endpoint {url!r} has no valid host"
-    if scheme == "http" and not is_loopback(host):
-        return "plain http:// is only allowed to a loopback address (127.0.0.1, ::1, localhost)"
-    return None
 
 
 def notice_text(cli_name: str, prefix: str, policy_url: str) -> str:

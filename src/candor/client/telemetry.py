@@ -113,6 +113,54 @@ class Switches:
         return None
 
 
+# The endpoint rule (also a consent rule: where events may go), here for the same reason.
+LOOPBACK_HOSTS = ("localhost", "::1")
+
+
+def _host(authority: str) -> str | None:
+    authority = authority.rpartition("@")[2]  # drop any user:password@
+    if authority.startswith("["):  # [IPv6]:port
+        end = authority.find("]")
+        return authority[1:end].lower() if end > 0 else None
+    host, _, port = authority.partition(":")
+    if port and not port.isdigit():
+        return None
+    return host.lower()
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost, ::1 and 127.0.0.0/8 written as four decimal numbers."""
+    if host in LOOPBACK_HOSTS:
+        return True
+    parts = host.split(".")
+    return (
+        len(parts) == 4
+        and parts[0] == "127"
+        and all(part.isdigit() and int(part) <= 255 for part in parts)
+    )
+
+
+def endpoint_problem(url: str) -> str | None:
+    """Why the client refuses to send to `url`, or None when it may.
+
+    https:// anywhere (certificates are always verified by the sender), plain http:// only to
+    a loopback address: events must not cross a network unencrypted. Parsed by hand, because
+    urllib.parse would cost every run of the host CLI an import.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return f"the endpoint {url!r} is not a URL (https://host/v1/event)"
+    scheme = scheme.lower()
+    if scheme not in ("https", "http"):
+        return f"the endpoint must be an https:// URL, not {scheme}://"
+    host = _host(rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0])
+    if not host:
+        return f"the endpoint {url!r} has no valid host"
+    if scheme == "http" and not is_loopback(host):
+        return "plain http:// is only allowed to a loopback address (127.0.0.1, ::1, localhost)"
+    return None
+
+
 class Session:
     """One command's run: times it and records success or failure when the block ends.
 
@@ -259,7 +307,6 @@ class Telemetry:
             if self.switches.debug:
                 self._say(f"{self.cli_name} telemetry debug: off by {off[1]}; nothing recorded\n")
             return  # not a file read, written or created; no socket, no process
-        from candor.client.consent import config_decision, endpoint_problem
         from candor.client.event import build_event, is_interactive, normalize_command, os_arch
 
         def event(installation_id: str) -> dict[str, object]:
@@ -280,7 +327,7 @@ class Telemetry:
             return
         config = self._config()
         settings = config.settings()  # raises when unreadable: telemetry is then off
-        if not config_decision(settings.enabled)[0]:
+        if settings.enabled is False:  # consent.config_decision's "off"
             if self.switches.debug:
                 self._say(f"{self.cli_name} telemetry debug: disabled in the config\n")
             return
@@ -317,7 +364,6 @@ class Telemetry:
         import json
 
         from candor.client.config import new_installation_id
-        from candor.client.consent import endpoint_problem
 
         prefix = f"{self.cli_name} telemetry debug"
         if installation_id is None:
