@@ -181,6 +181,17 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.kill()
 
 
+def write_inputs(work: Path) -> tuple[Path, Path, Path]:
+    """wrk's Lua script, a one-event and a 500-event body, and the hello-world app, in `work`."""
+    script = work / "post.lua"
+    script.write_text(WRK_SCRIPT)
+    single, batch = work / "single.json", work / "batch.json"
+    single.write_text(json.dumps(make_event()))
+    batch.write_text(json.dumps([make_event() for _ in range(BATCH)]))
+    (work / "hello.py").write_text(HELLO_APP)
+    return script, single, batch
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per run (default 10)")
@@ -202,12 +213,7 @@ def main() -> int:
     load_before = os.getloadavg()[0]  # other work on the machine skews every figure
     with tempfile.TemporaryDirectory(prefix="candor-bench-") as tmp:
         work = Path(tmp)
-        script = work / "post.lua"
-        script.write_text(WRK_SCRIPT)
-        single, batch = work / "single.json", work / "batch.json"
-        single.write_text(json.dumps(make_event()))
-        batch.write_text(json.dumps([make_event() for _ in range(BATCH)]))
-        (work / "hello.py").write_text(HELLO_APP)
+        script, single, batch = write_inputs(work)
 
         hello_port = free_port()
         hello = start([sys.executable, str(work / "hello.py"), str(hello_port)], work)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import shutil
 import statistics
@@ -37,16 +36,14 @@ sys.path.insert(0, str(ROOT))  # for tests.support (the server launcher) and ben
 
 from bench.collector import (  # noqa: E402
     BATCH,
-    HELLO_APP,
-    WRK_SCRIPT,
     free_port,
     run_wrk,
     start,
     stop,
     wait_ready,
+    write_inputs,
 )
 from tests.support.clickhouse import ClickHouseServer, skip_reason  # noqa: E402
-from tests.support.load import make_event  # noqa: E402
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -66,12 +63,7 @@ def inserts_so_far(server: ClickHouseServer) -> int:
 
 def ingest(server: ClickHouseServer, work: Path, args: argparse.Namespace) -> list[str]:
     """wrk against the hello-world ceiling and the collector; one printed line per run."""
-    script = work / "post.lua"
-    script.write_text(WRK_SCRIPT)
-    single, batch = work / "single.json", work / "batch.json"
-    single.write_text(json.dumps(make_event()))
-    batch.write_text(json.dumps([make_event() for _ in range(BATCH)]))
-    (work / "hello.py").write_text(HELLO_APP)
+    script, single, batch = write_inputs(work)
     levels = [int(level) for level in args.connections.split(",")]
 
     hello_port = free_port()

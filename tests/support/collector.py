@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from candor.schema import FIELD_NAMES, validate_event
 from tests.conftest import unused_port
 
 if TYPE_CHECKING:
@@ -110,6 +111,17 @@ class Collector:
         assert not self.running, "DuckDB allows one process per file: stop the collector first"
         with duckdb.connect(str(self.store_path), read_only=True) as con:
             return con.execute(sql, list(params)).fetchall()
+
+    def assert_survived_fuzzing(self) -> None:
+        """Healthy after a fuzz, then stopped cleanly, no traceback, only valid events stored."""
+        with httpx.Client(timeout=10) as http:
+            assert http.get(f"{self.url}/healthz").status_code == 200
+        assert self.stop() == 0
+        assert "Traceback" not in self.log_text()
+        for row in self.store_rows(f"SELECT {', '.join(FIELD_NAMES)} FROM events"):
+            event = dict(zip(FIELD_NAMES, row, strict=True))
+            event["installation_id"] = str(event["installation_id"])
+            assert validate_event(event) == []
 
 
 def wait_gone(pid: int, timeout: float = STOP_TIMEOUT_S) -> None:
