@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -15,7 +17,6 @@ from tests.audit.conftest import CANDOR, Audit, audit, make_cli, run_audit
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
 
 @pytest.mark.parametrize(
@@ -169,12 +170,31 @@ def world_readable() -> Iterator[str]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def traversable_by_others(*paths: str) -> Iterator[None]:
+    """Let other users pass through every directory above `paths` for the block's duration.
+
+    A checkout under a private directory (`mktemp -d` makes 0700 ones) is out of `nobody`'s
+    reach; its files are readable, only a directory above them cannot be passed through.
+    """
+    changed: dict[str, int] = {}
+    for path in paths:
+        for directory in [path, *map(str, Path(path).parents)]:
+            mode = os.stat(directory).st_mode
+            if not mode & 0o001 and directory not in changed:
+                changed[directory] = mode
+                os.chmod(directory, mode | 0o001)
+    try:
+        yield
+    finally:
+        for directory, mode in changed.items():
+            os.chmod(directory, mode)
+
+
 def test_an_unprivileged_user_can_audit_in_a_user_namespace(world_readable: str) -> None:
     """As root, drop to `nobody` (setpriv) and audit: the sandbox needs no privilege."""
     if os.geteuid() != 0:
         pytest.skip("not root: every other test here already ran the audit unprivileged")
-    from pathlib import Path
-
     import jsonschema
 
     import candor
@@ -185,17 +205,18 @@ def test_an_unprivileged_user_can_audit_in_a_user_namespace(world_readable: str)
     python = shutil.which("python3", path="/usr/bin")
     if python is None or not os.access(python, os.X_OK):
         pytest.skip("no /usr/bin/python3 for the unprivileged user")
-    result = subprocess.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-         python, "-m", "candor", "audit", "--json", "--", cli, "init"],
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TMPDIR": world_readable,
-             "PYTHONPATH": f"{source}:{libraries}", "HOME": world_readable},
-        cwd=world_readable,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )  # fmt: skip
+    with traversable_by_others(source, libraries):
+        result = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+             python, "-m", "candor", "audit", "--json", "--", cli, "init"],
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TMPDIR": world_readable,
+                 "PYTHONPATH": f"{source}:{libraries}", "HOME": world_readable},
+            cwd=world_readable,
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
+        )  # fmt: skip
     found = Audit(result)
     assert result.returncode == 0, result.stdout + result.stderr
     assert found.report["sandbox"]["user_namespace"] is True
