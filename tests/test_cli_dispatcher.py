@@ -8,6 +8,7 @@ from pathlib import Path
 
 from candor import __version__
 from candor.cli import SUBCOMMANDS
+from tests.support.imports import import_blocker
 
 CANDOR = str(Path(sys.executable).with_name("candor"))
 
@@ -42,19 +43,9 @@ def test_unknown_command_is_a_usage_error() -> None:
 
 def test_missing_extra_prints_the_install_command(tmp_path: Path) -> None:
     """Without the server extra, `candor serve` says which pip command to run, exit 2."""
-    # A directory named like the extra's package that fails to import stands in for its
-    # absence: the real interpreter, the real dispatcher, only `starlette` unimportable.
-    blocker = tmp_path / "blocker"
-    blocker.mkdir()
-    (blocker / "sitecustomize.py").write_text(
-        "import sys\n"
-        "class Block:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] in ('starlette', 'uvicorn', 'duckdb', 'msgspec'):\n"
-        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
-        "sys.meta_path.insert(0, Block())\n"
-    )
-    result = run("serve", "--help", env={"PYTHONPATH": str(blocker), "PATH": "/usr/bin:/bin"})
+    # The real interpreter and the real dispatcher, only the extra's packages unimportable.
+    blocker = import_blocker(tmp_path, "starlette", "uvicorn", "duckdb", "msgspec")
+    result = run("serve", "--help", env={"PYTHONPATH": blocker, "PATH": "/usr/bin:/bin"})
     assert result.returncode == 2, result.stderr
     assert "pip install 'candor[server]'" in result.stderr
     assert "Traceback" not in result.stderr

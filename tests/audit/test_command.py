@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.audit.conftest import CANDOR, Audit, audit, make_cli, run_audit
+from tests.support.imports import import_blocker
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -226,17 +227,8 @@ def test_an_unprivileged_user_can_audit_in_a_user_namespace(world_readable: str)
 
 def test_without_the_audit_extra_the_install_command_is_named(tmp_path: Path) -> None:
     """No jsonschema: `candor audit` says `pip install 'candor[audit]'`, exit 2, no traceback."""
-    blocker = tmp_path / "blocker"
-    blocker.mkdir()
-    (blocker / "sitecustomize.py").write_text(
-        "import sys\n"
-        "class Block:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] == 'jsonschema':\n"
-        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
-        "sys.meta_path.insert(0, Block())\n"
-    )
-    result = run_audit("--", "true", tmp=tmp_path, env={"PYTHONPATH": str(blocker)},
+    blocker = import_blocker(tmp_path, "jsonschema")
+    result = run_audit("--", "true", tmp=tmp_path, env={"PYTHONPATH": blocker},
                        json_form=False)  # fmt: skip
     assert isinstance(result, subprocess.CompletedProcess)
     assert result.returncode == 2
