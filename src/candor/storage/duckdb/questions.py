@@ -17,8 +17,16 @@ memory). Two things bound it:
   budget, and adds their counts up: sums and distinct counts over disjoint installations add
   up exactly. Ordinary data needs one pass.
 
-Duration percentiles come from the raw events, because they must be exact and percentiles do
-not add up across days: `quantile_disc` is nearest-rank.
+Sums (events, failures, the filter menus, the top values) come from the small per-day counts,
+and the unfiltered installation counts from per-day bitmaps of the active installations: only
+questions that split installations by a dimension, or filter them, read the per-installation
+rows.
+
+Duration percentiles are exact nearest-rank values without sorting every duration of the range
+(`quantile_disc` over 10 M raw durations took ~250 ms and, beside the dashboard's other
+queries, could run out of the collector's 96 MB): the runs per duration bucket (ranges of
+durations in order) say which bucket holds each percentile's rank and its rank within the
+bucket, and then only the durations of those few buckets are counted out.
 """
 
 from __future__ import annotations
@@ -60,6 +68,10 @@ if TYPE_CHECKING:
 
 USAGE = "rollup_daily_usage"
 ERRORS = "rollup_daily_errors"
+COUNTS = "rollup_daily_counts"
+DURATIONS = "rollup_daily_durations"
+ACTIVE = "rollup_daily_active"
+PERCENTS = (50, 90, 99)  # the percentiles `Percentiles` holds, in its order
 # Bitmaps one statement may build: a query needing more runs in passes. With the collector's
 # default 96 MB limit, a third of it (each bitmap lives twice: the groups and their states).
 BITMAP_BUDGET_BYTES = 16 * 2**20
@@ -90,22 +102,34 @@ class Scope:
         self.max_iid = max_iid
         self.tops = tops
 
+    @property
+    def filtered(self) -> bool:
+        """Whether any filter is set."""
+        return bool(self.filters.columns())
+
     def conditions(self) -> str:
         """` AND column = value` for each filter."""
         return "".join(f" AND {column} = {literal(v)}" for column, v in self.filters.columns())
 
+    def days(self) -> str:
+        """The rollup rows of the range."""
+        return f"day BETWEEN {literal(self.time_range.start)} AND {literal(self.time_range.end)}"
+
+    def rows(self) -> str:
+        """The rollup rows of the range and filters (tables without installations)."""
+        return f"{self.days()}{self.conditions()}"
+
     def where(self, lo: int = 1, hi: int | None = None) -> str:
         """The rollup rows of the range and filters, of installation numbers lo..hi."""
         hi = self.max_iid if hi is None else hi
-        days = f"day BETWEEN {literal(self.time_range.start)} AND {literal(self.time_range.end)}"
-        return f"{days} AND iid BETWEEN {lo} AND {hi}{self.conditions()}"
+        return f"{self.days()} AND iid BETWEEN {lo} AND {hi}{self.conditions()}"
 
-    def events_where(self) -> tuple[str, list[object]]:
-        """WHERE conditions (and parameters) for the raw `events` table."""
-        return (
-            f"received_at >= ? AND received_at < ?{self.conditions()}",
-            [self.time_range.start_time, self.time_range.end_time],
+    def distinct(self, column: str) -> int:
+        """How many values `column` takes in the scope."""
+        ((found,),) = self.read(
+            f"SELECT count(DISTINCT {column}) FROM {COUNTS} WHERE {self.rows()}", ()
         )
+        return int(found)
 
     def dimension(self, column: str) -> tuple[str, int]:
         """SQL for `column` grouped as its top values plus OTHER, and how many groups at most."""
@@ -161,18 +185,28 @@ def count(bitmap_sql: str) -> str:
 
 
 def usage_totals(scope: Scope) -> Totals:
-    def statement(lo: int, hi: int) -> str:
-        return (
-            f"SELECT coalesce(sum(events), 0), coalesce(sum(failures), 0), "
-            f"{count(bitmap(lo, hi))}, {count(bitmap(lo, hi, 'is_new'))}, "
-            f"coalesce(sum(events) FILTER (WHERE is_interactive), 0) "
-            f"FROM {USAGE} WHERE {scope.where(lo, hi)}"
-        )
-
-    ((events, failures, active, new, interactive),) = scope.in_passes(2, statement, 0)
-    ((commands,),) = scope.read(
-        f"SELECT count(DISTINCT command) FROM {USAGE} WHERE {scope.where()}", ()
+    ((events, failures, interactive, commands),) = scope.read(
+        "SELECT coalesce(sum(events), 0), coalesce(sum(failures), 0), "
+        "coalesce(sum(events) FILTER (WHERE is_interactive), 0), count(DISTINCT command) "
+        f"FROM {COUNTS} WHERE {scope.rows()}",
+        (),
     )
+    if scope.filtered:
+
+        def statement(lo: int, hi: int) -> str:
+            return (
+                f"SELECT {count(bitmap(lo, hi))}, {count(bitmap(lo, hi, 'is_new'))} "
+                f"FROM {USAGE} WHERE {scope.where(lo, hi)}"
+            )
+
+        ((active, new),) = scope.in_passes(2, statement, 0)
+    else:
+        ((active, new),) = scope.read(
+            "SELECT coalesce(sum(bit_count(a)), 0), coalesce(sum(bit_count(n)), 0) FROM "
+            f"(SELECT bit_or(active) AS a, bit_or(new) AS n FROM {ACTIVE} "
+            f"WHERE {scope.days()} GROUP BY block)",
+            (),
+        )
     return Totals(
         int(events), int(failures), int(active), int(new), int(interactive), int(commands)
     )
@@ -197,18 +231,37 @@ def command_counts(scope: Scope) -> Breakdown:
 
 def duration_percentiles(scope: Scope, *, by_version: bool) -> list[Percentiles]:
     command, _ = scope.dimension("command")
-    version = scope.dimension("cli_version")[0] if by_version else "NULL"
-    where, params = scope.events_where()
+    # '' rather than NULL when not per version: the statement joins on it
+    version = scope.dimension("cli_version")[0] if by_version else "''"
+    groups = f"{command} AS command, {version} AS cli_version"
+    keys = "command, cli_version"
+    percents = ", ".join(f"({percent})" for percent in PERCENTS)
     rows = scope.read(
-        # INTEGER: durations fit (schema maximum 2**31 - 1), and half the bytes sort faster.
-        f"SELECT {command}, {version}, count(*), "
-        f"quantile_disc(duration_ms::INTEGER, [0.5, 0.9, 0.99]), max(duration_ms) "
-        f"FROM events WHERE {where} GROUP BY 1, 2",
-        params,
+        # Runs and the slowest per group and bucket; cumulated, they tell which bucket holds
+        # each percentile's rank ceil(N % of the runs) and its rank k within the bucket.
+        f"WITH buckets AS (SELECT {groups}, bucket, sum(runs)::BIGINT AS runs, "
+        f"max(slowest) AS slowest FROM {DURATIONS} WHERE {scope.rows()} GROUP BY ALL), "
+        f"cumulated AS (SELECT *, sum(runs) OVER (PARTITION BY {keys} ORDER BY bucket) AS upto, "
+        f"sum(runs) OVER (PARTITION BY {keys}) AS total FROM buckets), "
+        "wanted AS (SELECT * FROM (SELECT command, cli_version, bucket, percent, "
+        "(percent * total + 99) // 100 - (upto - runs) AS k, runs "
+        f"FROM cumulated, (VALUES {percents}) AS p(percent)) WHERE k BETWEEN 1 AND runs), "
+        # Only those buckets' durations, sorted: the k-th is the percentile.
+        f"chosen AS (SELECT {groups}, bucket, list_sort(flatten(list(durations))) AS sorted "
+        f"FROM {DURATIONS} WHERE {scope.rows()} "
+        f"AND ({command}, {version}, bucket) IN (SELECT ({keys}, bucket) FROM wanted) "
+        "GROUP BY ALL), "
+        "picked AS (SELECT command, cli_version, list(sorted[k::BIGINT] ORDER BY percent) AS p "
+        "FROM wanted JOIN chosen USING (command, cli_version, bucket) GROUP BY ALL) "
+        "SELECT command, cli_version, sum(runs), max(slowest), any_value(p) "
+        "FROM buckets JOIN picked USING (command, cli_version) GROUP BY ALL",
+        (),
     )
     return [
-        Percentiles(cmd, ver, int(n), int(q[0]), int(q[1]), int(q[2]), int(top))
-        for cmd, ver, n, q, top in rows
+        Percentiles(
+            cmd, ver if by_version else None, int(n), int(p50), int(p90), int(p99), int(top)
+        )
+        for cmd, ver, n, top, (p50, p90, p99) in rows
     ]
 
 
@@ -227,11 +280,11 @@ def error_counts(scope: Scope) -> ErrorCounts:
         )
 
     error_rows = scope.in_passes(commands * codes + codes, by_code, 2)
-    # Failure rates: sums over the usage rollup; installations hit: bitmaps over the (ten times
-    # smaller) errors rollup, since an installation with a failure has a row there.
+    # Failure rates: sums over the daily counts; installations hit: bitmaps over the (ten times
+    # smaller than the usage) errors rollup, since an installation with a failure has a row there.
     sums = scope.read(
         f"WITH g AS MATERIALIZED (SELECT {command} AS command, {version} AS cli_version, "
-        f"sum(events) AS ev, sum(failures) AS fail FROM {USAGE} WHERE {scope.where()} "
+        f"sum(events) AS ev, sum(failures) AS fail FROM {COUNTS} WHERE {scope.rows()} "
         "GROUP BY 1, 2) "
         "SELECT 0, command, sum(ev), sum(fail) FROM g GROUP BY command UNION ALL "
         "SELECT 1, cli_version, sum(ev), sum(fail) FROM g GROUP BY cli_version",
@@ -263,17 +316,30 @@ def error_counts(scope: Scope) -> ErrorCounts:
 
 
 def installation_counts(scope: Scope) -> InstallationCounts:
-    def statement(lo: int, hi: int) -> str:
-        return (
-            f"WITH g AS MATERIALIZED (SELECT day, {bitmap(lo, hi)} AS b, "
-            f"{bitmap(lo, hi, 'is_new')} AS n FROM {USAGE} WHERE {scope.where(lo, hi)} "
-            "GROUP BY day) "
-            f"SELECT 0, day, {count('b')}, {count('n')} FROM g UNION ALL "
-            f"SELECT 1, date_trunc('week', day)::DATE, {count('bit_or(b)')}, 0 FROM g GROUP BY 2"
-        )
+    if scope.filtered:
 
-    days = scope.time_range.days
-    rows = scope.in_passes(2 * days + days // 7 + 2, statement, 2)
+        def statement(lo: int, hi: int) -> str:
+            return (
+                f"WITH g AS MATERIALIZED (SELECT day, {bitmap(lo, hi)} AS b, "
+                f"{bitmap(lo, hi, 'is_new')} AS n FROM {USAGE} WHERE {scope.where(lo, hi)} "
+                "GROUP BY day) "
+                f"SELECT 0, day, {count('b')}, {count('n')} FROM g UNION ALL "
+                f"SELECT 1, date_trunc('week', day)::DATE, {count('bit_or(b)')}, 0 FROM g "
+                "GROUP BY 2"
+            )
+
+        days = scope.time_range.days
+        rows = scope.in_passes(2 * days + days // 7 + 2, statement, 2)
+    else:
+        rows = scope.read(
+            f"WITH g AS MATERIALIZED (SELECT day, block, bit_or(active) AS b, bit_or(new) AS n "
+            f"FROM {ACTIVE} WHERE {scope.days()} GROUP BY ALL) "
+            "SELECT 0, day, sum(bit_count(b)), coalesce(sum(bit_count(n)), 0) FROM g "
+            "GROUP BY day UNION ALL "
+            "SELECT 1, week, sum(bit_count(b)), 0 FROM (SELECT date_trunc('week', day)::DATE "
+            "AS week, bit_or(b) AS b FROM g GROUP BY week, block) GROUP BY week",
+            (),
+        )
     return InstallationCounts(
         daily=[DayCount(day, int(a), int(n)) for weekly, day, a, n in rows if not weekly],
         weekly=[WeekCount(week, int(a)) for weekly, week, a, _ in rows if weekly],
@@ -314,7 +380,8 @@ def platform_counts(scope: Scope) -> PlatformCounts:
             f"SELECT 2, NULL, NULL, {rest}"
         )
 
-    rows = scope.in_passes(3 * OS_ARCHS + 3, statement, 3)
+    os_archs = scope.distinct("os_arch")  # at most OS_ARCHS (the schema's), mostly a few
+    rows = scope.in_passes(3 * os_archs + 3, statement, 3)
     return PlatformCounts(
         os_arch=[Tally(os, int(ev), int(n)) for kind, os, _, ev, n in rows if kind == 0],
         interactive=[
@@ -329,7 +396,7 @@ def platform_counts(scope: Scope) -> PlatformCounts:
 def dimension_values(scope: Scope) -> DimensionValues:
     rows = scope.read(
         f"WITH g AS MATERIALIZED (SELECT command, cli_version, os_arch, sum(events) AS ev "
-        f"FROM {USAGE} WHERE {scope.where()} GROUP BY ALL) "
+        f"FROM {COUNTS} WHERE {scope.rows()} GROUP BY ALL) "
         "SELECT 0, command, sum(ev) FROM g GROUP BY 2 UNION ALL "
         "SELECT 1, cli_version, sum(ev) FROM g GROUP BY 2 UNION ALL "
         "SELECT 2, os_arch, sum(ev) FROM g GROUP BY 2 ORDER BY 3 DESC, 2",
@@ -344,10 +411,10 @@ def dimension_values(scope: Scope) -> DimensionValues:
 
 def top_values(read: Read, time_range: TimeRange, filters: Filters, column: str) -> Rows:
     """The TOP_VALUES[column] + 1 values of `column` with the most events in the scope."""
-    table = ERRORS if column == "error_code" else USAGE
-    scope = Scope(read, time_range, filters, 2**31 - 1, lambda _: ([], False))
+    table = ERRORS if column == "error_code" else COUNTS
+    scope = Scope(read, time_range, filters, 0, lambda _: ([], False))
     return read(
-        f"SELECT {column}, sum(events) AS ev FROM {table} WHERE {scope.where()} "
+        f"SELECT {column}, sum(events) AS ev FROM {table} WHERE {scope.rows()} "
         f"GROUP BY 1 ORDER BY ev DESC, 1 LIMIT {TOP_VALUES[column] + 1}",
         (),
     )

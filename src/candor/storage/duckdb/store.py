@@ -236,7 +236,8 @@ class DuckDBStore:
             self._run(events_ddl())
             self._upgrade_keys()
             self._run(KEYS_DDL)
-            rollups.create(self._con)
+            with self._memory.whole():  # a new layout rebuilds: 10 M events need ~90 MB
+                rollups.create(self._con)
             self._settle()
             self._run(events_ddl(LATE_EVENTS, temporary=True))
             self._keys = self._con.appender("idempotency_keys")
