@@ -11,6 +11,8 @@ misbehaves on demand, switchable while it runs::
     hang          accepts and reads the request, never answers
     status500     500 with a JSON error
     status429     429 with `Retry-After: <retry_after>`
+    status503     503 with `Retry-After: <retry_after>`, as `candor serve` answers when its store
+                  cannot commit
     status400     400 for the whole batch
     redirect      307 to plain http:// on the same port
     portal        200 with an HTML page, as a captive portal answers anything
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
 
 MODES = (
     "answer", "reject_index", "lose_answer", "refuse", "hang", "status500", "status429",
-    "status400", "redirect", "portal",
+    "status503", "status400", "redirect", "portal",
 )  # fmt: skip
 HANG_LIMIT_S = 60.0  # a hanging handler gives up eventually, so no thread outlives a test run
 POLL_INTERVAL_S = 0.02
@@ -246,6 +248,9 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = _error(500, "internal", "the test sink fails on purpose")
         elif mode == "status429":
             status, payload = _error(429, "rate_limited", "slow down")
+            extra["Retry-After"] = sink.retry_after
+        elif mode == "status503":
+            status, payload = _error(503, "unavailable", "the store cannot commit; retry later")
             extra["Retry-After"] = sink.retry_after
         elif mode == "status400":
             status, payload = _error(400, "malformed_json", "refused by the test sink")

@@ -12,7 +12,7 @@ in the foreground by a person or a test (it then takes the lock itself). One run
 3. posts it (urllib: HTTPS_PROXY/NO_PROXY from the environment, TLS verified with
    SSL_CERT_FILE if set, no redirect followed, REQUEST_TIMEOUT_S per socket operation);
 4. under the lock again: removes exactly the acknowledged records and clears the backoff, or
-   keeps them and persists the backoff (Retry-After honoured);
+   keeps them and persists the backoff (a 429 or 503 Retry-After honoured);
 5. loops until the spool is empty, an attempt fails, or half the deadline is spent; then,
    started by a CLI, lingers a moment (LINGER_S) for events of CLI runs that follow, so that a
    script calling the CLI in a loop starts one sender rather than one per run.
@@ -55,6 +55,9 @@ RUN_DEADLINE_S = 30.0  # whole run, DNS included; no new batch after half of it
 BACKOFF_BASE_S = 30.0  # first retry after 15-30 s, then doubling ...
 BACKOFF_MAX_S = 3600.0  # ... up to an hour: a blocked endpoint sees one try an hour per user
 RETRY_AFTER_MAX_S = 24 * 3600.0  # a collector may ask for a long pause, not for forever
+# Answers whose Retry-After sets the next attempt: rate limited, and unavailable (the
+# collector's store cannot commit); without the header, or on any other 5xx, the backoff.
+RETRY_AFTER_STATUSES = (429, 503)
 MAX_ANSWER_BYTES = 64 * 1024  # a 202 body is small; never buffer a huge one
 MAX_REASON_CHARS = 200  # a failure's reason, kept in the state file for `telemetry status`
 # After emptying the spool a detached sender keeps the lock this long, looking for new events
@@ -204,9 +207,9 @@ def post(
     except urllib.error.HTTPError as error:
         error.close()
         code = error.code
-        if code == 429:
+        if code in RETRY_AFTER_STATUSES:
             after = retry_after_seconds(error.headers.get("Retry-After"), time.time())
-            return Outcome("HTTP 429", retry_after=after)
+            return Outcome(f"HTTP {code}", retry_after=after)
         if code == 413 and len(records) > 1:
             return Outcome("HTTP 413", too_large=True)
         if 400 <= code < 500 and code != 408:

@@ -179,6 +179,29 @@ def test_429_honours_retry_after(spool: Spool, directory: Path, sink: Sink) -> N
     assert before + 1800 <= retry <= time.time() + 1800
 
 
+def test_503_honours_retry_after(spool: Spool, directory: Path, sink: Sink) -> None:
+    """A 503 (the collector's store is down) with Retry-After: the events stay queued and the
+    persisted next attempt is the collector's, not the default backoff (capped as for a 429)."""
+    numbers = fill(spool, 2)
+    sink.set_mode("status503", retry_after="900")
+    before = time.time()
+    assert run_sender(directory, sink.url).returncode == EXIT_PENDING
+    state = state_of(spool)
+    retry = as_time(state["next_attempt_at"])
+    assert retry is not None
+    assert before + 900 <= retry <= time.time() + 900
+    assert state["last_failure"] == "HTTP 503"
+    assert spool.stats()["queued"] == len(numbers)
+    sink.set_mode("status503", retry_after="99999999")
+    with open(spool.state_path, "w") as state_file:  # the wait is over: try again now
+        json.dump({**state, "next_attempt_at": None}, state_file)
+    before = time.time()
+    assert run_sender(directory, sink.url).returncode == EXIT_PENDING
+    retry = as_time(state_of(spool)["next_attempt_at"])
+    assert retry is not None
+    assert before + 24 * 3600 <= retry <= time.time() + 24 * 3600
+
+
 def test_event_rejected_inside_a_202_is_dropped_and_counted(
     spool: Spool, directory: Path, sink: Sink
 ) -> None:
