@@ -42,7 +42,7 @@ lint: install
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/cog --check -I scripts README.md
+	$(BIN)/cog --check -I scripts README.md src/candor/client/recording.py
 
 format: install
 	$(BIN)/ruff check --fix src tests bench scripts

@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT))  # for tests.support.sink, the stdlib collector st
 
 from tests.support.sink import Sink, wait_until  # noqa: E402
 
-from candor.client._fs import file_lock  # noqa: E402
+from candor.client.recording import file_lock  # noqa: E402
 from candor.client.spool import Spool  # noqa: E402
 
 PYTHON = sys.executable

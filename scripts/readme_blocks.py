@@ -22,7 +22,7 @@ def command_output(*argv: str) -> str:
 
 def first_run_notice() -> str:
     """The demo CLI's one-time notice, as its first run prints it on stderr."""
-    from candor.client.consent import notice_text
+    from candor.client.notice import notice_text
     from candor.demo.your_cli import CLI_NAME, POLICY_URL
 
     return f"```\n{notice_text(CLI_NAME, 'YOUR_PLATFORM', POLICY_URL).rstrip()}\n```"

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from candor.client._fs import file_lock
+from candor.client.recording import file_lock
 from candor.client.spool import SENDER_LOCK_FILE, SPOOL_FILE, decode_records
 from tests.conftest import unused_port
 

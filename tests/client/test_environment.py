@@ -11,7 +11,7 @@ import pytest
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-from candor.client.event import arch_name, in_ci, is_interactive, os_arch, os_name
+from candor.client.recording import arch_name, in_ci, is_interactive, os_arch, os_name
 from candor.schema import CI_VARIABLES, FIELDS_BY_NAME, field_problem
 
 

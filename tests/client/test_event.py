@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from candor.client.errors import InvalidEventError
-from candor.client.event import build_event, clamp_duration, normalize_command
+from candor.client.recording import build_event, clamp_duration, event_is_valid, normalize_command
 from candor.schema import FIELD_NAMES, MAX_DURATION_MS, validate_event
 
 GOOD = {
@@ -84,3 +86,48 @@ def test_normalize_command(parts: list[str] | str, expected: str) -> None:
 def test_duration_is_clamped(duration: float, expected: int) -> None:
     """Durations are whole milliseconds within the schema's range, whatever the clock said."""
     assert clamp_duration(duration) == expected
+
+
+SAMPLES = (
+    "1.0", "2.0", "success", "failure", "usage_error", "Bad_Code", "linux-x86_64", "db migrate",
+    "db  migrate", "0.2.1", "3f1c2b4a-9d8e-4f7a-8b6c-5d4e3f2a1b0c",
+    "3F1C2B4A-9D8E-4F7A-8B6C-5D4E3F2A1B0C", "", "x" * 65,
+)  # fmt: skip
+FIELD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-5, max_value=2**31 + 5),
+    st.sampled_from(SAMPLES),
+    st.text(max_size=70),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@example(changes={"error_code": "usage_error"}, removed=set())  # a code on a success
+@example(changes={"status": "failure"}, removed=set())  # a failure without a code
+@example(changes={"extra": None}, removed={"command"})  # nine keys, one unknown
+@given(
+    changes=st.dictionaries(st.sampled_from([*FIELD_NAMES, "extra"]), FIELD_VALUES, max_size=3),
+    removed=st.sets(st.sampled_from(FIELD_NAMES), max_size=2),
+)
+def test_the_copied_rules_agree_with_the_schema(
+    changes: dict[str, object], removed: set[str]
+) -> None:
+    """recording's check (candor.schema's rules copied by cog) accepts exactly the events
+    `validate_event` accepts: one to three fields changed, added or removed."""
+    event = build_event(**GOOD)  # type: ignore[arg-type]
+    event.update(changes)
+    for name in removed:
+        event.pop(name, None)
+    assert event_is_valid(event) == (validate_event(event) == [])
+
+
+def test_the_schema_decides_when_the_copy_objects() -> None:
+    """An event the copy refuses is refused with the schema's own words for every problem."""
+    bad = {**GOOD, "command": "deploy --force", "error_code": "Bad"}
+    with pytest.raises(InvalidEventError) as caught:
+        build_event(**bad)  # type: ignore[arg-type]
+    event = {**build_event(**GOOD), "command": "deploy --force"}  # type: ignore[arg-type]
+    event.update(status="failure", error_code="Bad")
+    assert caught.value.problems == validate_event(event)
+    assert len(caught.value.problems) == 2

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from candor.client._fs import atomic_write
+from candor.client.files import atomic_write
 from candor.client.spool import MAX_SPOOL_BYTES, TRIM_TO_BYTES, encode_record
 from tests.client.delivery.harness import make_event
 from tests.client.harness import TINY, YOUR, platform_dir, run_cli, spooled_events

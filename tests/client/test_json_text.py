@@ -1,6 +1,6 @@
 """The client's json-free reader and writer give exactly what the json package gives.
 
-`candor.client._fs.parse_json` and `compact_json` spare every recording run the import of
+`candor.client.recording.parse_json` and `compact_json` spare every recording run the import of
 json; they must never change a value, an error or a byte. Hypothesis compares them with
 `json.loads`/`json.dumps` on generated documents, on near misses (one character replaced,
 inserted or removed) and on free text over JSON's punctuation.
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from candor.client._fs import compact_json, parse_json
+from candor.client.recording import compact_json, parse_json
 
 EXAMPLES = 600
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()

@@ -5,6 +5,8 @@ the value it had. Telemetry owns two keys::
 
     {"installation_id": "<uuid4>", "telemetry": {"enabled": true, "notice_shown": true}}
 
+The read, which every recording run makes, is `candor.client.recording.read_config`; this
+module, loaded by a first run and by `telemetry enable|disable|status`, holds the writes.
 Reads take no lock (writers replace the file by rename, so a reader sees the old file or the
 new one). Every write re-reads under `config.json.lock`, then replaces the file atomically:
 twenty first runs started together agree on one installation ID, and a write never loses a
@@ -15,22 +17,27 @@ from __future__ import annotations
 
 import os
 
-from candor.client._fs import PRIVATE_DIR_MODE, atomic_write, file_lock, parse_json, read_small
+from candor.client.files import atomic_write
+from candor.client.recording import (
+    CONFIG_FILE,
+    ID_KEY,
+    MAX_CONFIG_BYTES,
+    PRIVATE_DIR_MODE,
+    SECTION_KEY,
+    config_section,
+    config_settings,
+    file_lock,
+    read_config,
+    read_small,
+    valid_installation_id,
+)
+from candor.client.recording import unusable as _unusable
 
 TYPE_CHECKING = False  # the typing module would cost the host CLI an import
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from candor.client.errors import ConfigError, CorruptConfigError
-
-CONFIG_FILE = "config.json"
 LOCK_SUFFIX = ".lock"
-# Read on every run of the host CLI: a file this large is not a config, and reading it would
-# cost the user time on each command. It is reported as unreadable, never truncated.
-MAX_CONFIG_BYTES = 1024 * 1024
-
-ID_KEY = "installation_id"
-SECTION_KEY = "telemetry"
 
 
 class TelemetrySettings:
@@ -50,39 +57,11 @@ class TelemetrySettings:
         )
 
 
-# The errors module is loaded only when one is raised: a run reading a healthy config (every
-# run with telemetry on) does not pay for its import.
-def _unusable(message: str) -> ConfigError:
-    from candor.client.errors import ConfigError
-
-    return ConfigError(message)
-
-
-def _corrupt(path: str, reason: str) -> CorruptConfigError:
-    from candor.client.errors import CorruptConfigError
-
-    return CorruptConfigError(path, reason)
-
-
-def valid_installation_id(value: object) -> bool:
-    """True for a canonical lower-case version 4 UUID string, as the schema requires."""
-    from candor.schema import FIELDS_BY_NAME, field_problem
-
-    return isinstance(value, str) and field_problem(FIELDS_BY_NAME[ID_KEY], value) is None
-
-
 def new_installation_id() -> str:
     """A fresh random version 4 UUID: nothing about the user or the machine goes into it."""
     import uuid  # first run only: the import costs a millisecond the other runs do not pay
 
     return str(uuid.uuid4())
-
-
-def _section(data: dict[str, object], path: str) -> dict[str, object]:
-    section = data.get(SECTION_KEY, {})
-    if not isinstance(section, dict):
-        raise _corrupt(path, f'"{SECTION_KEY}" is not a JSON object')
-    return section
 
 
 def parse_settings(data: dict[str, object], path: str = CONFIG_FILE) -> TelemetrySettings:
@@ -92,17 +71,7 @@ def parse_settings(data: dict[str, object], path: str = CONFIG_FILE) -> Telemetr
     than guess, the caller treats the whole config as unreadable, and telemetry as off.
     An invalid installation ID is only random data telemetry made, so it is simply replaced.
     """
-    section = _section(data, path)
-    enabled = section.get("enabled")
-    if enabled is not None and not isinstance(enabled, bool):
-        raise _corrupt(path, f'"{SECTION_KEY}.enabled" must be true or false')
-    notice_shown = section.get("notice_shown", False)
-    if not isinstance(notice_shown, bool):
-        raise _corrupt(path, f'"{SECTION_KEY}.notice_shown" must be true or false')
-    ident = data.get(ID_KEY)
-    if not isinstance(ident, str) or not valid_installation_id(ident):
-        ident = None
-    return TelemetrySettings(enabled, notice_shown, ident)
+    return TelemetrySettings(*config_settings(data, path))
 
 
 def encode_config(data: dict[str, object]) -> bytes:
@@ -132,24 +101,7 @@ class ConfigFile:
         Raises CorruptConfigError when the file is not a JSON object, ConfigError when it
         cannot be read at all.
         """
-        try:
-            # The one telemetry file read through a symbolic link: config.json is the
-            # platform's, and dotfile managers link it. Reading it is all that follows the
-            # link (a write replaces the link itself), and a FIFO or device is still refused.
-            raw = read_small(self.path, MAX_CONFIG_BYTES, follow_links=True)
-        except FileNotFoundError:
-            return {}
-        except OSError as error:
-            raise _unusable(f"cannot read {self.path}: {error.strerror or error}") from error
-        if len(raw) > MAX_CONFIG_BYTES:
-            raise _corrupt(self.path, f"larger than {MAX_CONFIG_BYTES} bytes")
-        try:
-            data = parse_json(raw.decode("utf-8"))  # json's result, without its import
-        except ValueError as error:  # JSONDecodeError and UnicodeDecodeError alike
-            raise _corrupt(self.path, f"not valid JSON: {error}") from error
-        if not isinstance(data, dict):
-            raise _corrupt(self.path, "not a JSON object")
-        return data
+        return read_config(self.path)
 
     def salvaged_id(self) -> str | None:
         """The installation ID a damaged file still holds, for `telemetry status` (or None).
@@ -193,7 +145,7 @@ class ConfigFile:
                 ident = data[ID_KEY] = new_installation_id()
                 changed = True
             if not settings.notice_shown:
-                section = _section(data, self.path)
+                section = config_section(data, self.path)
                 section["notice_shown"] = True
                 data[SECTION_KEY] = section
                 changed = True

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 
-from candor.client._fs import atomic_write, read_tail
+from candor.client.files import atomic_write, read_tail
 from candor.client.spool_rewrite import read_records
 
 TYPE_CHECKING = False

@@ -1,6 +1,6 @@
 """Start the detached sender when there is something to send and nothing already sending.
 
-Called by the CLI after it spooled an event, once `Spool.sender_wanted()` has said a sender
+Called by the CLI after it spooled an event, once `recording.sender_wanted()` has said a sender
 should start: a run during a backoff or while a sender runs does not even load this module.
 When there is nothing to do (empty spool, backoff pending, a sender already running) this is
 one `stat`, a small read and perhaps one `flock`: a few microseconds. Otherwise it spawns
@@ -20,8 +20,7 @@ import os
 import sys
 import time
 
-from candor.client._fs import file_lock
-from candor.client.spool import Spool
+from candor.client.recording import SENDER_LOCK_FILE, delivery_due, file_lock
 
 TYPE_CHECKING = False  # the typing module would cost the host CLI an import
 if TYPE_CHECKING:
@@ -59,10 +58,9 @@ def start_sender_if_needed(directory: str, endpoint: str, environ: Mapping[str, 
         _reap()
     if not sys.executable:  # an embedded interpreter cannot start `python -m ...`
         return
-    spool = Spool(directory)
-    if not spool.delivery_due(time.time()):
+    if not delivery_due(directory, time.time()):
         return
-    with file_lock(spool.sender_lock_path, blocking=False) as lock:
+    with file_lock(os.path.join(directory, SENDER_LOCK_FILE), blocking=False) as lock:
         if not lock.acquired:
             return  # a sender is running; it loops until the spool is empty
         fd = lock.fileno()

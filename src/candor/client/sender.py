@@ -41,8 +41,8 @@ import urllib.request
 from email.utils import parsedate_to_datetime
 
 from candor import __version__
-from candor.client._fs import open_regular
 from candor.client.history import add_sent
+from candor.client.recording import open_regular
 from candor.client.spool import Record, Spool, as_int, backoff_pending
 from candor.schema import MAX_BATCH_EVENTS, MAX_BODY_BYTES, validate_event
 

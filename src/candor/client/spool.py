@@ -25,57 +25,49 @@ of a file whose data never reached the disk could replace every queued record wi
 Beyond `MAX_SPOOL_EVENTS` or `MAX_SPOOL_BYTES` the oldest events are dropped and counted in the
 state file; that count is shown by `telemetry status` and never sent anywhere.
 
-What a CLI run needs (the append, the checks before starting a sender) is here; reading the
-log back and rewriting it (the sender's transactions, a trim, purge, stats) is in
-`candor.client.spool_rewrite`, which a run that only appends never loads.
+What a CLI run needs (the append, the checks before starting a sender) is in
+`candor.client.recording`, the one module a recording run loads; reading the log back and
+rewriting it (the sender's transactions, a trim, purge, stats) is in
+`candor.client.spool_rewrite`. `Spool` gathers all of it for the sender, status and tests.
 """
 
 from __future__ import annotations
 
 import os
-import time
 
-from candor.client._fs import (
-    compact_json,
-    ensure_private_dir,
-    file_lock,
-    open_regular,
-    parse_json,
-    read_small,
-)
+# The append and the checks a CLI run makes live in candor.client.recording, with the names
+# they use; they are this module's names too.
+from candor.client.recording import MAX_PLAUSIBLE_WAIT_S as MAX_PLAUSIBLE_WAIT_S
+from candor.client.recording import MAX_SPOOL_BYTES as MAX_SPOOL_BYTES
+from candor.client.recording import MAX_SPOOL_EVENTS as MAX_SPOOL_EVENTS
+from candor.client.recording import MAX_STATE_BYTES as MAX_STATE_BYTES
+from candor.client.recording import MIN_RECORD_BYTES as MIN_RECORD_BYTES
+from candor.client.recording import RECORD_ID_BYTES as RECORD_ID_BYTES
+from candor.client.recording import SENDER_LOCK_FILE as SENDER_LOCK_FILE
+from candor.client.recording import SENT_FILE as SENT_FILE
+from candor.client.recording import SPOOL_FILE as SPOOL_FILE
+from candor.client.recording import SPOOL_LOCK_FILE as SPOOL_LOCK_FILE
+from candor.client.recording import STATE_FILE as STATE_FILE
+from candor.client.recording import append_record
+from candor.client.recording import as_int as as_int
+from candor.client.recording import as_time as as_time
+from candor.client.recording import backoff_pending as backoff_pending
+from candor.client.recording import checksum as checksum
+from candor.client.recording import default_state as default_state
+from candor.client.recording import delivery_due as _delivery_due
+from candor.client.recording import encode_record as encode_record
+from candor.client.recording import read_state as read_state
+from candor.client.recording import sender_wanted as _sender_wanted
 
 TYPE_CHECKING = False  # the typing module would cost the host CLI an import
 if TYPE_CHECKING:
     from candor.client.spool_rewrite import LockedSpool
 
-SPOOL_FILE = "telemetry-spool.log"
-SPOOL_LOCK_FILE = "telemetry-spool.lock"
-STATE_FILE = "telemetry-state.json"
-SENDER_LOCK_FILE = "telemetry-sender.lock"  # held by the one running sender (see launcher.py)
-SENT_FILE = "telemetry-sent.jsonl"  # what was sent, for `telemetry show` (see history.py)
-
-# The issue's bound: a spool that waits through a long outage must not grow without limit.
-MAX_SPOOL_EVENTS = 1000
-MAX_SPOOL_BYTES = 1024 * 1024
 # Once full, trim to 90 %: a CLI run during a long outage then rewrites the log once every
 # hundred runs instead of on every run (a rewrite costs a read, a write and two fsyncs).
 TRIM_TO_EVENTS = 900
 TRIM_TO_BYTES = 900 * 1024
-# No record is shorter (the nine key names alone take 94 characters): below
-# MAX_SPOOL_EVENTS * MIN_RECORD_BYTES bytes the log cannot hold too many records, so the CLI
-# need not count them.
-MIN_RECORD_BYTES = 200
-RECORD_ID_BYTES = 8
-# The state file holds counters, times and the in-flight batch's record ids (17 bytes each, at
-# most MAX_BATCH_EVENTS of them): a few KiB. Anything far larger is damage, read as defaults.
-MAX_STATE_BYTES = 256 * 1024
 _HEADER_BYTES = 8 + 1 + 2 * RECORD_ID_BYTES + 1  # "checksum id " before the JSON
-
-
-# A persisted retry time further ahead than this comes from a clock set backwards (or a
-# damaged file): ignore it rather than stop delivery for days. The longest legitimate wait is
-# a collector's Retry-After, which the sender caps at a day.
-MAX_PLAUSIBLE_WAIT_S = 24 * 3600 + 60
 
 
 class Record:
@@ -93,27 +85,6 @@ class Record:
 
     def __repr__(self) -> str:
         return f"Record({self.rid!r})"
-
-
-def checksum(data: bytes) -> int:
-    """32-bit FNV-1a of `data`: finds torn and garbled lines.
-
-    Not zlib/binascii.crc32: loading either extension module costs a CLI run about 0.25 ms,
-    this loop about 0.02 ms for an event's 250 bytes (the sender checks many lines, but runs
-    detached). Integrity only: nothing here defends against a deliberate forger.
-    """
-    value = 0x811C9DC5
-    for byte in data:
-        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
-    return value
-
-
-def encode_record(event: dict[str, object], recorded_at: float | None = None) -> bytes:
-    """Serialise `event` as one checksummed spool line with a fresh random id and the time."""
-    now = int(time.time() if recorded_at is None else recorded_at)
-    # compact_json: json.dumps's exact text, ASCII only (non-ASCII is escaped).
-    body = f"{os.urandom(RECORD_ID_BYTES).hex()} {now} {compact_json(event)}".encode("ascii")
-    return b"%08x %s\n" % (checksum(body), body)
 
 
 def decode_records(data: bytes) -> tuple[list[Record], int]:
@@ -146,58 +117,6 @@ def decode_records(data: bytes) -> tuple[list[Record], int]:
     return records, damaged
 
 
-def default_state() -> dict[str, object]:
-    """The state of a spool that never sent, dropped or failed anything."""
-    return {
-        "dropped": 0,  # events lost locally: spool full, damaged line, unsendable event
-        "rejected": 0,  # events the collector refused for good (a 4xx, or rejected in a 202)
-        "failures": 0,  # consecutive failed attempts, the exponent of the backoff
-        "next_attempt_at": None,  # epoch seconds before which no sender may post
-        "last_success_at": None,  # epoch seconds of the last acknowledged batch
-        # Why the latest attempt failed ("connection refused", "HTTP 503") and when (epoch
-        # seconds); both cleared by the next acknowledged batch. Shown by `telemetry status`.
-        "last_failure": None,
-        "last_failure_at": None,
-        # {"key": Idempotency-Key, "ids": "id,id,..."} of the batch posted last; one string,
-        # not a list, because every CLI run that finds the spool non-empty parses this file.
-        "inflight": None,
-    }
-
-
-def read_state(path: str) -> dict[str, object]:
-    """The state file's content over the defaults; a missing or damaged file gives defaults."""
-    state = default_state()
-    try:
-        loaded = parse_json(read_small(path, MAX_STATE_BYTES))
-    except (OSError, ValueError):  # a larger file is cut short, so it is not JSON either
-        return state
-    if isinstance(loaded, dict):
-        for key, default in state.items():
-            value = loaded.get(key, default)
-            # Keep only values of the expected kind, so a hand-edited file cannot crash a run.
-            if default is None or isinstance(value, type(default)):
-                state[key] = value
-    return state
-
-
-def as_int(value: object) -> int:
-    """A counter from the state file, 0 when it is not a whole number."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def as_time(value: object) -> float | None:
-    """An epoch timestamp from the state file, None when it is not a number."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None
-
-
-def backoff_pending(state: dict[str, object], now: float) -> bool:
-    """True while the state's persisted backoff forbids a new delivery attempt."""
-    retry = as_time(state["next_attempt_at"])
-    return retry is not None and now < retry <= now + MAX_PLAUSIBLE_WAIT_S
-
-
 class Spool:
     """The spool of one platform's config directory, e.g. `Spool("/home/u/.your-platform")`."""
 
@@ -217,62 +136,15 @@ class Spool:
         Creates the directory if needed. Raises OSError (full disk, read-only HOME); the
         caller, `Telemetry`, swallows it.
         """
-        line = encode_record(event)
-        lock = file_lock(self.lock_path)
-        try:
-            lock.__enter__()
-        except FileNotFoundError:  # first event of this HOME: the directory is made lazily
-            ensure_private_dir(self.directory)
-            lock.__enter__()
-        try:
-            # Opened under the lock: a sender's rewrite replaces the file, and an append to
-            # a descriptor opened before that rename would land in the discarded copy.
-            fd = open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
-            try:
-                size = os.fstat(fd).st_size
-                if self._must_trim(fd, size, len(line)):
-                    self._trim_with(line)
-                    return
-                if size and os.pread(fd, 1, size - 1) != b"\n":
-                    line = b"\n" + line  # a torn last line must not swallow this record
-                view = memoryview(line)
-                while view:
-                    view = view[os.write(fd, view) :]
-            finally:
-                os.close(fd)
-        finally:
-            lock.__exit__()
-
-    def _must_trim(self, fd: int, size: int, extra: int) -> bool:
-        if size + extra > MAX_SPOOL_BYTES:
-            return True
-        if size < MAX_SPOOL_EVENTS * MIN_RECORD_BYTES:
-            return False
-        return os.pread(fd, size, 0).count(b"\n") >= MAX_SPOOL_EVENTS
+        append_record(self.directory, encode_record(event))
 
     def delivery_due(self, now: float) -> bool:
         """Events wait and no persisted backoff forbids an attempt: one stat, a small read."""
-        try:
-            if os.stat(self.path).st_size == 0:
-                return False
-        except FileNotFoundError:
-            return False
-        return not backoff_pending(read_state(self.state_path), now)
+        return _delivery_due(self.directory, now)
 
     def sender_wanted(self) -> bool:
-        """`delivery_due` and no sender runs (its lock is free): when a CLI should start one.
-
-        The CLI asks this before it loads the launcher, which checks again under the lock.
-        """
-        if not self.delivery_due(time.time()):
-            return False
-        with file_lock(self.sender_lock_path, blocking=False) as lock:
-            return lock.acquired
-
-    def _trim_with(self, line: bytes) -> None:
-        from candor.client.spool_rewrite import trim_with  # a full spool only
-
-        trim_with(self, line)
+        """`delivery_due` and no sender runs (its lock is free): when a CLI should start one."""
+        return _sender_wanted(self.directory)
 
     def locked(self) -> LockedSpool:
         """`with spool.locked() as tx:` the log and the state under the spool lock."""

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import time
 
-from candor.client._fs import atomic_write, file_lock, read_tail
+from candor.client.files import atomic_write, read_tail
+from candor.client.recording import file_lock
 from candor.client.spool import (
     MAX_SPOOL_BYTES,
     MIN_RECORD_BYTES,

@@ -113,54 +113,6 @@ class Switches:
         return None
 
 
-# The endpoint rule (also a consent rule: where events may go), here for the same reason.
-LOOPBACK_HOSTS = ("localhost", "::1")
-
-
-def _host(authority: str) -> str | None:
-    authority = authority.rpartition("@")[2]  # drop any user:password@
-    if authority.startswith("["):  # [IPv6]:port
-        end = authority.find("]")
-        return authority[1:end].lower() if end > 0 else None
-    host, _, port = authority.partition(":")
-    if port and not port.isdigit():
-        return None
-    return host.lower()
-
-
-def is_loopback(host: str) -> bool:
-    """True for localhost, ::1 and 127.0.0.0/8 written as four decimal numbers."""
-    if host in LOOPBACK_HOSTS:
-        return True
-    parts = host.split(".")
-    return (
-        len(parts) == 4
-        and parts[0] == "127"
-        and all(part.isdigit() and int(part) <= 255 for part in parts)
-    )
-
-
-def endpoint_problem(url: str) -> str | None:
-    """Why the client refuses to send to `url`, or None when it may.
-
-    https:// anywhere (certificates are always verified by the sender), plain http:// only to
-    a loopback address: events must not cross a network unencrypted. Parsed by hand, because
-    urllib.parse would cost every run of the host CLI an import.
-    """
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return f"the endpoint {url!r} is not a URL (https://host/v1/event)"
-    scheme = scheme.lower()
-    if scheme not in ("https", "http"):
-        return f"the endpoint must be an https:// URL, not {scheme}://"
-    host = _host(rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0])
-    if not host:
-        return f"the endpoint {url!r} has no valid host"
-    if scheme == "http" and not is_loopback(host):
-        return "plain http:// is only allowed to a loopback address (127.0.0.1, ::1, localhost)"
-    return None
-
-
 class Session:
     """One command's run: times it and records success or failure when the block ends.
 
@@ -307,71 +259,9 @@ class Telemetry:
             if self.switches.debug:
                 self._say(f"{self.cli_name} telemetry debug: off by {off[1]}; nothing recorded\n")
             return  # not a file read, written or created; no socket, no process
-        from candor.client.event import build_event, is_interactive, normalize_command, os_arch
+        from candor.client.recording import record  # the whole recording path, one module
 
-        def event(installation_id: str) -> dict[str, object]:
-            return build_event(
-                installation_id=installation_id,
-                cli_version=self.cli_version,
-                command=normalize_command(command),
-                os_arch=os_arch(),
-                duration_ms=duration_ms,
-                error_code=error_code,
-                is_interactive=is_interactive(self._environ, sys.stdin, sys.stdout),
-            )
-
-        if self._capture is not None:  # candor.testing: no consent, no file, no network
-            self._capture.append(event(CAPTURE_INSTALLATION_ID))
-            return
-        if self.home_problem:
-            return
-        config = self._config()
-        settings = config.settings()  # raises when unreadable: telemetry is then off
-        if settings.enabled is False:  # consent.config_decision's "off"
-            if self.switches.debug:
-                self._say(f"{self.cli_name} telemetry debug: disabled in the config\n")
-            return
-        if self.switches.debug:  # a dry run: no notice, no config write, no spool, no sender
-            self._debug_print(event, settings.installation_id)
-            return
-        ident = settings.installation_id
-        if ident is None or not settings.notice_shown:
-            ident, show_notice = config.claim_first_run()
-            if show_notice:
-                from candor.client.consent import notice_text
-
-                self._say(notice_text(self.cli_name, self.switches.prefix, self.policy_url))
-                return  # the run that shows the notice sends nothing
-            if ident is None:
-                return  # disabled by another process meanwhile
-        if endpoint_problem(self.endpoint):
-            return  # `telemetry status` says why; sending there is refused
-        from candor.client.spool import Spool
-
-        spool = Spool(self.directory)
-        spool.append(event(ident))
-        # The launcher module loads only when a sender is likely to start (not during a
-        # backoff, nor while one runs); once loaded it is called on every record, since it
-        # reaps the senders this process started.
-        if "candor.client.launcher" in sys.modules or spool.sender_wanted():
-            from candor.client.launcher import start_sender_if_needed
-
-            start_sender_if_needed(self.directory, self.endpoint, self._environ)
-
-    def _debug_print(
-        self, event: Callable[[str], dict[str, object]], installation_id: str | None
-    ) -> None:
-        import json
-
-        from candor.client.config import new_installation_id
-
-        prefix = f"{self.cli_name} telemetry debug"
-        if installation_id is None:
-            self._say(f"{prefix}: no installation ID saved yet; a random one stands in\n")
-        problem = endpoint_problem(self.endpoint)
-        where = f"refused endpoint {self.endpoint} ({problem})" if problem else self.endpoint
-        payload = json.dumps(event(installation_id or new_installation_id()), separators=(",", ":"))
-        self._say(f"{prefix}: would send to {where}; nothing sent or saved:\n{payload}\n")
+        record(self, command, duration_ms, error_code)
 
     def enable(self) -> None:
         """Turn telemetry on in the config. Raises TelemetryError when it cannot be saved."""

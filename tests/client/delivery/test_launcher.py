@@ -8,8 +8,8 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from candor.client._fs import file_lock
 from candor.client.launcher import start_sender_if_needed
+from candor.client.recording import file_lock
 from tests.client.delivery.harness import fill, numbers_of, sender_pids
 from tests.support.sink import wait_until
 

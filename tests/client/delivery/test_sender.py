@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from candor.client._fs import file_lock
+from candor.client.recording import file_lock
 from candor.client.sender import (
     BACKOFF_BASE_S,
     BACKOFF_MAX_S,
@@ -292,7 +292,7 @@ def test_loopback_http_and_any_https_are_allowed(url: str) -> None:
 
 def test_second_sender_leaves_at_once(spool: Spool, directory: Path, sink: Sink) -> None:
     """While one sender holds the lock another exits with status 3 and posts nothing."""
-    from candor.client._fs import file_lock
+    from candor.client.recording import file_lock
 
     fill(spool, 1)
     with file_lock(spool.sender_lock_path) as lock:
