@@ -1,9 +1,10 @@
 """`make bench-queries`: generate 10 M events, then time every dashboard query and a full load.
 
-Prints figures and the targets of issue #5 next to them; asserts nothing (speed lives here, not
-in the tests). Targets on 2 cores: generation of 10 M events < 60 s, each query ≤ 250 ms, the
-whole dashboard ≤ 1 s. Each figure is the median of --runs runs on a warm store; the load average
-is printed too, since other work on the machine changes the numbers.
+Prints figures and the targets of issue #13 next to them; asserts nothing (speed lives here, not
+in the tests). Targets on 2 cores: over all 91 days, the slowest single query ≤ 100 ms and the
+whole dashboard ≤ 400 ms; over the default 30 days, the whole dashboard ≤ 200 ms (and, from
+issue #5, generation of 10 M events < 60 s). Each figure is the median of --runs runs on a warm
+store; the load average is printed too, since other work on the machine changes the numbers.
 
     python bench/queries.py                      # 10 M events in a temporary store
     python bench/queries.py --events 1000000 --store /tmp/b.duckdb --keep
@@ -36,8 +37,11 @@ if TYPE_CHECKING:
 
     from candor.storage.base import Store
 
-QUERY_TARGET_MS = 250
-DASHBOARD_TARGET_MS = 1000
+# Issue #13's targets: the slowest query and the whole dashboard over all the days, and the
+# whole dashboard over the default 30 (None: no target for that case).
+QUERY_TARGET_MS = 100
+DASHBOARD_TARGET_MS = 400
+DEFAULT_DASHBOARD_TARGET_MS = 200
 GENERATION_TARGET_S = 60
 COMMIT_BATCH = 500  # events per commit when timing commits, the client's batch size
 COMMITS = 20
@@ -117,37 +121,42 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             generate_events(store, args.events, days=args.days)  # events, then rollups rebuilt
             generated = time.perf_counter() - started
-            verdict = "ok" if generated < GENERATION_TARGET_S else "OVER TARGET"
             print(f"generate {args.events:,} events and rebuild the rollups: {generated:.1f} s "
-                  f"(target < {GENERATION_TARGET_S} s: {verdict})")  # fmt: skip
+                  f"(target < {GENERATION_TARGET_S} s: "
+                  f"{verdict(generated, GENERATION_TARGET_S)})")  # fmt: skip
     finally:
         store.close()
     store = open_store(str(args.store), memory_limit=DEFAULT_MEMORY_LIMIT)
     try:
         report_sizes(store, args.store)
         today = dt.datetime.now(dt.UTC).date()
+        every_day = f"all {args.days + 1} days"
+        # (label, range, filters, slowest query target, whole dashboard target)
         cases = [
-            ("last 30 days (dashboard default)", TimeRange.last(30, today), Filters()),
-            ("last 7 days", TimeRange.last(7, today), Filters()),
-            (f"all {args.days + 1} days", TimeRange.last(args.days + 1, today), Filters()),
-            (
-                f"all {args.days + 1} days, command=build, CI only",
-                TimeRange.last(args.days + 1, today),
-                Filters(command="build", interactive=False),
-            ),
-        ]
-        for label, time_range, filters in cases:
+            ("last 30 days (dashboard default)", TimeRange.last(30, today), Filters(), None,
+             DEFAULT_DASHBOARD_TARGET_MS),
+            ("last 7 days", TimeRange.last(7, today), Filters(), None, None),
+            (every_day, TimeRange.last(args.days + 1, today), Filters(), QUERY_TARGET_MS,
+             DASHBOARD_TARGET_MS),
+            (f"{every_day}, command=build, CI only", TimeRange.last(args.days + 1, today),
+             Filters(command="build", interactive=False), None, None),
+        ]  # fmt: skip
+        for label, time_range, filters, query_target, dashboard_target in cases:
             print(f"\n{label}  ({load_average()})")
+            slowest = 0.0
             for name, call in timed_queries(store, time_range, filters).items():
                 ms = median_ms(call, args.runs)
-                flag = "" if ms <= QUERY_TARGET_MS else f"  OVER {QUERY_TARGET_MS} ms"
-                print(f"  {name:<18} {ms:7.1f} ms{flag}")
+                slowest = max(slowest, ms)
+                print(f"  {name:<18} {ms:7.1f} ms")
+            if query_target is not None:
+                print(f"  {'slowest query':<18} {slowest:7.1f} ms  "
+                      f"(target {query_target} ms: {verdict(slowest, query_target)})")  # fmt: skip
             load = functools.partial(dashboard_load, store, time_range, filters)
             ms = median_ms(load, args.runs)
-            flag = "ok" if ms <= DASHBOARD_TARGET_MS else "OVER TARGET"
-            print(
-                f"  {'full dashboard':<18} {ms:7.1f} ms  (target {DASHBOARD_TARGET_MS} ms: {flag})"
-            )
+            target = "" if dashboard_target is None else (
+                f"  (target {dashboard_target} ms: {verdict(ms, dashboard_target)})"
+            )  # fmt: skip
+            print(f"  {'full dashboard':<18} {ms:7.1f} ms{target}")
         time_commits(store)
     finally:
         store.close()
@@ -156,10 +165,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def verdict(ms: float, target: float) -> str:
+    return "ok" if ms <= target else "OVER TARGET"
+
+
 def report_sizes(store: Store, path: Path) -> None:
     counts = {
         table: store.query(f"SELECT count(*) FROM {table}")[0][0]
-        for table in ("events", "rollup_daily_usage", "rollup_daily_errors", "rollup_installations")
+        for table in (
+            "events",
+            "rollup_daily_usage",
+            "rollup_daily_errors",
+            "rollup_installations",
+            "rollup_daily_counts",
+            "rollup_daily_durations",
+            "rollup_daily_active",
+        )
     }
     size = path.stat().st_size / 2**20 if path.exists() else 0.0
     print(

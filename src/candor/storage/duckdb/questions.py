@@ -68,6 +68,7 @@ if TYPE_CHECKING:
 
 USAGE = "rollup_daily_usage"
 ERRORS = "rollup_daily_errors"
+VERSIONS = "rollup_daily_versions"
 COUNTS = "rollup_daily_counts"
 DURATIONS = "rollup_daily_durations"
 ACTIVE = "rollup_daily_active"
@@ -124,12 +125,17 @@ class Scope:
         hi = self.max_iid if hi is None else hi
         return f"{self.days()} AND iid BETWEEN {lo} AND {hi}{self.conditions()}"
 
-    def distinct(self, column: str) -> int:
-        """How many values `column` takes in the scope."""
+    def distinct(self, columns: str) -> int:
+        """How many values `columns` take in the scope (at least as many as their groups)."""
         ((found,),) = self.read(
-            f"SELECT count(DISTINCT {column}) FROM {COUNTS} WHERE {self.rows()}", ()
+            f"SELECT count(DISTINCT ({columns})) FROM {COUNTS} WHERE {self.rows()}", ()
         )
         return int(found)
+
+    def installations(self) -> str:
+        """The rollup to count installations in, when no command is asked for: the one
+        without commands (half the rows) unless the filters name one."""
+        return USAGE if self.filters.command is not None else VERSIONS
 
     def dimension(self, column: str) -> tuple[str, int]:
         """SQL for `column` grouped as its top values plus OTHER, and how many groups at most."""
@@ -196,7 +202,7 @@ def usage_totals(scope: Scope) -> Totals:
         def statement(lo: int, hi: int) -> str:
             return (
                 f"SELECT {count(bitmap(lo, hi))}, {count(bitmap(lo, hi, 'is_new'))} "
-                f"FROM {USAGE} WHERE {scope.where(lo, hi)}"
+                f"FROM {scope.installations()} WHERE {scope.where(lo, hi)}"
             )
 
         ((active, new),) = scope.in_passes(2, statement, 0)
@@ -321,8 +327,8 @@ def installation_counts(scope: Scope) -> InstallationCounts:
         def statement(lo: int, hi: int) -> str:
             return (
                 f"WITH g AS MATERIALIZED (SELECT day, {bitmap(lo, hi)} AS b, "
-                f"{bitmap(lo, hi, 'is_new')} AS n FROM {USAGE} WHERE {scope.where(lo, hi)} "
-                "GROUP BY day) "
+                f"{bitmap(lo, hi, 'is_new')} AS n FROM {scope.installations()} "
+                f"WHERE {scope.where(lo, hi)} GROUP BY day) "
                 f"SELECT 0, day, {count('b')}, {count('n')} FROM g UNION ALL "
                 f"SELECT 1, date_trunc('week', day)::DATE, {count('bit_or(b)')}, 0 FROM g "
                 "GROUP BY 2"
@@ -352,7 +358,8 @@ def version_counts(scope: Scope) -> VersionCounts:
     def statement(lo: int, hi: int) -> str:
         return (
             f"WITH g AS MATERIALIZED (SELECT day, {version} AS cli_version, "
-            f"{bitmap(lo, hi)} AS b FROM {USAGE} WHERE {scope.where(lo, hi)} GROUP BY 1, 2) "
+            f"{bitmap(lo, hi)} AS b FROM {scope.installations()} WHERE {scope.where(lo, hi)} "
+            "GROUP BY 1, 2) "
             f"SELECT 0, day, cli_version, {count('b')}, day FROM g UNION ALL "
             f"SELECT 0, day, NULL, {count('bit_or(b)')}, day FROM g GROUP BY day UNION ALL "
             f"SELECT 1, NULL, cli_version, {count('bit_or(b)')}, min(day) FROM g "
@@ -360,8 +367,10 @@ def version_counts(scope: Scope) -> VersionCounts:
             f"SELECT 2, NULL, NULL, {count('bit_or(b)')}, NULL FROM g"
         )
 
-    days = scope.time_range.days
-    rows = scope.in_passes(days * versions + days + versions + 1, statement, 3)
+    days = min(scope.time_range.days, scope.distinct("day"))
+    # (day, version) groups: at most the pairs seen, and at most days × top versions
+    version_days = min(scope.distinct("day, cli_version"), days * versions)
+    rows = scope.in_passes(version_days + days + versions + 1, statement, 3)
     return VersionCounts(
         daily=[VersionDay(day, ver, int(n)) for kind, day, ver, n, _ in rows if kind == 0],
         versions=[VersionTotal(ver, int(n), first) for kind, _, ver, n, first in rows if kind == 1],
@@ -374,7 +383,8 @@ def platform_counts(scope: Scope) -> PlatformCounts:
         rest = f"coalesce(sum(ev), 0), {count('bit_or(b)')} FROM g"
         return (
             f"WITH g AS MATERIALIZED (SELECT os_arch, is_interactive, sum(events) AS ev, "
-            f"{bitmap(lo, hi)} AS b FROM {USAGE} WHERE {scope.where(lo, hi)} GROUP BY 1, 2) "
+            f"{bitmap(lo, hi)} AS b FROM {scope.installations()} WHERE {scope.where(lo, hi)} "
+            "GROUP BY 1, 2) "
             f"SELECT 0, os_arch, NULL, {rest} GROUP BY os_arch UNION ALL "
             f"SELECT 1, NULL, is_interactive, {rest} GROUP BY is_interactive UNION ALL "
             f"SELECT 2, NULL, NULL, {rest}"
