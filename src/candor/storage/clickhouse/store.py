@@ -92,6 +92,9 @@ class ClickHouseStore:
         self._lock = threading.Lock()  # one commit at a time from this process
         try:
             self._create_tables()
+            self.layout.follow(
+                self._columns_of(self.layout.local("events")), self._has_index_hint()
+            )
         except StoreError:
             self._con.close()
             raise
@@ -115,6 +118,21 @@ class ClickHouseStore:
         )
         found = re.match(r"Distributed\('?(\w+)'?", str(rows[0][0])) if rows else None
         return found.group(1) if found else None
+
+    def _columns_of(self, table: str) -> list[str]:
+        database, name = table.split(".", 1)
+        rows = self._con.rows(
+            "SELECT name FROM system.columns "
+            f"WHERE database = {literal(database)} AND table = {literal(name)}"
+        )
+        return [str(column) for (column,) in rows]
+
+    def _has_index_hint(self) -> bool:
+        try:
+            self._con.rows("SELECT indexHint(1)")
+        except StoreError:
+            return False  # 18.16: Unknown function
+        return True
 
     def _nodes(self) -> list[tuple[str, int]]:
         """Every node of the cluster, as (host, native port)."""
