@@ -8,6 +8,7 @@ end a test that failed (the collector kept reading or kept the connection): none
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -139,6 +140,38 @@ def test_connections_past_the_limit_get_503(collector: Collector) -> None:
         for sock in held:
             sock.close()
     assert_healthy(collector)
+
+
+def test_a_body_that_stops_half_way_times_out(collector: Collector) -> None:
+    """A client that sends its headers, then less body than it announced, is answered 408 and
+    closed instead of holding a connection slot forever."""
+    with connect(collector) as sock:
+        sock.sendall(
+            b"POST /v1/event HTTP/1.1\r\nHost: collector\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n[{"
+        )
+        answer = read_all(sock)  # returns once the collector closes
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 "), answer[:200]
+    assert json.loads(body)["error"] == "request_timeout"
+    assert_healthy(collector)
+
+
+def test_the_answer_past_the_connection_limit_is_json(collector: Collector) -> None:
+    """The 503 past MAX_CONCURRENCY has the JSON shape of every other error, and Retry-After."""
+    held = [connect(collector) for _ in range(MAX_CONCURRENCY)]
+    try:
+        with connect(collector) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: collector\r\nConnection: close\r\n\r\n")
+            answer = read_all(sock)
+    finally:
+        for sock in held:
+            sock.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 503 "), answer[:200]
+    assert b"content-type: application/json" in head.lower()
+    assert b"retry-after: 1" in head.lower()
+    assert json.loads(body)["error"] == "unavailable"
 
 
 def test_malformed_http_gets_a_json_400(collector: Collector) -> None:

@@ -265,9 +265,13 @@ def _post_events() -> dict[str, Any]:
                 "content": json_content({"$ref": REF.format(name="Answer")}),
             },
             "400": error("The body is not JSON, or not an event or an array of events"),
+            "408": error("The headers or the body did not arrive in time; the connection closes"),
             "413": error("The body or the number of events is over the limit"),
             "415": error("Not application/json, or an encoding other than gzip"),
             "429": error("Rate limited; see Retry-After"),
-            "503": error("The store cannot commit right now; retry later"),
+            "503": error(
+                "The store cannot commit right now, or the collector serves its limit of "
+                "connections; retry after Retry-After"
+            ),
         },
     }

@@ -14,10 +14,14 @@ after the connection closed). This subclass, passed to `uvicorn.Config(http=...)
 - the time to send a request's headers to HEADER_TIMEOUT_S, from the connection's start or
   the request's first byte: a client that stops half-way is closed (408) instead of holding
   its connection forever. Between requests uvicorn's keep-alive timeout applies.
+- the time to send a request's body to BODY_TIMEOUT_S from the end of its headers: a client
+  that trickles its body (or announces more than it sends) is answered 408 and closed,
+  instead of holding one of the MAX_CONCURRENCY slots forever.
 
 The number of connections and requests in progress is bounded by uvicorn's own
 `limit_concurrency` (MAX_CONCURRENCY, set in candor.cli.serve.server_config): past it, 503.
-Its malformed-request answer is the collector's JSON error instead of plain text.
+Its answers past that limit and to a malformed request are the collector's JSON errors
+instead of plain text.
 """
 
 from __future__ import annotations
@@ -26,14 +30,21 @@ import json
 from typing import TYPE_CHECKING
 
 import httptools
+from uvicorn.protocols.http.flow_control import service_unavailable
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 if TYPE_CHECKING:
     import asyncio
 
+    from uvicorn._types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
+    from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+
 MAX_HEADER_BYTES = 64 * 1024  # Node allows 16 KiB, nginx 8 KiB + 4 × 8 KiB: ample for a client
 MAX_PIPELINED = 32  # requests parsed ahead of the one being answered, per connection
 HEADER_TIMEOUT_S = 10.0  # a request's headers arrive in one packet from any real client
+# A whole body (at most MAX_BODY_BYTES, 512 KiB) in this long: 35 KB/s at worst. The sender's
+# batches are a few KB of gzip; a body still arriving after this is a stuck or hostile client.
+BODY_TIMEOUT_S = 15.0
 MAX_CONCURRENCY = 1000  # connections, and requests in progress; ~1 MB each at worst
 
 
@@ -61,6 +72,33 @@ HEADERS_TOO_SLOW = _answer(
     408, "Request Timeout", "request_timeout", f"no complete headers within {HEADER_TIMEOUT_S:g} s"
 )
 MALFORMED = _answer(400, "Bad Request", "malformed_request", "the request is not valid HTTP/1.1")
+BODY_TOO_SLOW = _answer(
+    408, "Request Timeout", "request_timeout", f"no complete body within {BODY_TIMEOUT_S:g} s"
+)
+_BUSY_BODY = json.dumps(
+    {
+        "error": "unavailable",
+        "message": f"the collector is serving its limit of {MAX_CONCURRENCY} connections; "
+        "retry shortly",
+    }
+).encode()
+_BUSY_START = {
+    "type": "http.response.start",
+    "status": 503,
+    "headers": [
+        (b"content-type", b"application/json"),
+        (b"content-length", b"%d" % len(_BUSY_BODY)),
+        (b"retry-after", b"1"),
+        (b"connection", b"close"),
+    ],
+}
+
+
+async def busy(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    """uvicorn's answer past MAX_CONCURRENCY (its `service_unavailable`), in the JSON shape of
+    every other error of the collector."""
+    await send(_BUSY_START)  # type: ignore[arg-type]
+    await send({"type": "http.response.body", "body": _BUSY_BODY, "more_body": False})
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
@@ -69,6 +107,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     _awaiting_headers = True  # from the connection's start, and after each request's end
     _header_bytes = 0
     _header_timer: asyncio.TimerHandle | None = None
+    _body_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -76,6 +115,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_header_timer()
+        self._disarm_body_timer()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -123,10 +163,18 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         if len(self.pipeline) > MAX_PIPELINED:
             raise _TooManyPipelined
+        # Until the body's end (on_message_complete, at once for a request without one).
+        self._body_timer = self.loop.call_later(BODY_TIMEOUT_S, self._body_too_slow)
 
     def on_message_complete(self) -> None:
+        self._disarm_body_timer()
         super().on_message_complete()
         self._awaiting_headers = True
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+        if app is service_unavailable:  # past MAX_CONCURRENCY: the same 503, in JSON
+            app = busy
+        super()._start_asgi_task(cycle, app)
 
     def _refuse(self, answer: bytes) -> None:
         """Send `answer` unless a response is under way (it would interleave), then close."""
@@ -143,6 +191,22 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
+
+    def _disarm_body_timer(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    def _body_too_slow(self) -> None:
+        self._body_timer = None
+        if self.transport.is_closing():
+            return
+        self.logger.warning("Request body too slow: connection closed.")
+        # 408 unless an answer is under way: this request's own, or an earlier one's that a
+        # pipelined request waits behind (the two would interleave).
+        if not self.pipeline and self.cycle is not None and not self.cycle.response_started:
+            self.transport.write(BODY_TOO_SLOW)
+        self.transport.close()  # the waiting request is told the client disconnected
 
     def _headers_too_slow(self) -> None:
         self._header_timer = None
