@@ -8,10 +8,10 @@ socket. The log `telemetry-spool.log` holds one record per line::
 (Lines written before the recording time was kept have no third field; they still decode.)
 The time is for `telemetry show` alone: it is never sent, the event is sent as it is.
 
-The checksum (32-bit FNV-1a, see `checksum`) finds a line torn by a crash or a full disk (it
-is skipped and counted as dropped at the next rewrite); the random record id lets the sender
-remove exactly the records the collector acknowledged even if CLIs appended or trimmed
-meanwhile. Every change other than an append (trim, acknowledgement, purge) rewrites the whole
+The checksum (32 bits, see `checksum`; lines of earlier releases carry FNV-1a) finds a line
+torn by a crash or a full disk (it is skipped and counted as dropped at the next rewrite); the
+random record id lets the sender remove exactly the records the collector acknowledged even
+if CLIs appended or trimmed meanwhile. Every change other than an append (trim, acknowledgement, purge) rewrites the whole
 log with `atomic_write`, so a kill at any point leaves the old log or the new one. All writes,
 to the log and to `telemetry-state.json` (counters, backoff, in-flight batch), happen under
 `telemetry-spool.lock`.
@@ -48,7 +48,7 @@ from candor.client.recording import SENT_FILE as SENT_FILE
 from candor.client.recording import SPOOL_FILE as SPOOL_FILE
 from candor.client.recording import SPOOL_LOCK_FILE as SPOOL_LOCK_FILE
 from candor.client.recording import STATE_FILE as STATE_FILE
-from candor.client.recording import append_record
+from candor.client.recording import append_record, fnv1a
 from candor.client.recording import as_int as as_int
 from candor.client.recording import as_time as as_time
 from candor.client.recording import backoff_pending as backoff_pending
@@ -87,6 +87,11 @@ class Record:
         return f"Record({self.rid!r})"
 
 
+def _intact(value: int, body: bytes) -> bool:
+    # Lines of earlier releases carry FNV-1a, computed only when the current checksum differs.
+    return value == checksum(body) or value == fnv1a(body)
+
+
 def decode_records(data: bytes) -> tuple[list[Record], int]:
     """The intact records of a log's bytes, in order, and how many lines were damaged."""
     records: list[Record] = []
@@ -100,7 +105,7 @@ def decode_records(data: bytes) -> tuple[list[Record], int]:
                 len(line) > _HEADER_BYTES
                 and line[8:9] == b" "
                 and body[2 * RECORD_ID_BYTES : 2 * RECORD_ID_BYTES + 1] == b" "
-                and int(line[:8], 16) == checksum(body)
+                and _intact(int(line[:8], 16), body)
             )
         except ValueError:  # the checksum field is not hex
             ok = False

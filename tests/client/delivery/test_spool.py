@@ -10,6 +10,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from candor.client.recording import fnv1a
 from candor.client.spool import (
     MAX_SPOOL_BYTES,
     MAX_SPOOL_EVENTS,
@@ -191,3 +192,13 @@ def test_concurrent_appends_from_processes_lose_nothing(spool: Spool, directory:
         assert tx.damaged == 0
     expected = sorted(n * 1000 + i for n in range(8) for i in range(50))
     assert queued_numbers(spool) == expected
+
+
+def test_lines_of_earlier_releases_still_decode() -> None:
+    """A line an earlier release spooled (FNV-1a checksum) is read back, not dropped as torn;
+    the same line with one byte changed is not."""
+    body = b"0123456789abcdef 1700000000 " + json.dumps(make_event(7)).encode()
+    old_line = b"%08x %s\n" % (fnv1a(body), body)
+    records, damaged = decode_records(old_line + old_line.replace(b"0123", b"0124"))
+    assert [record.payload for record in records] == [json.dumps(make_event(7)).encode()]
+    assert damaged == 1
