@@ -11,10 +11,10 @@ The time is for `telemetry show` alone: it is never sent, the event is sent as i
 The checksum (32 bits, see `checksum`; lines of earlier releases carry FNV-1a) finds a line
 torn by a crash or a full disk (it is skipped and counted as dropped at the next rewrite); the
 random record id lets the sender remove exactly the records the collector acknowledged even
-if CLIs appended or trimmed meanwhile. Every change other than an append (trim, acknowledgement, purge) rewrites the whole
-log with `atomic_write`, so a kill at any point leaves the old log or the new one. All writes,
-to the log and to `telemetry-state.json` (counters, backoff, in-flight batch), happen under
-`telemetry-spool.lock`.
+if CLIs appended or trimmed meanwhile. Every change other than an append (trim,
+acknowledgement, purge) rewrites the whole log with `atomic_write`, so a kill at any point
+leaves the old log or the new one. All writes, to the log and to `telemetry-state.json`
+(counters, backoff, in-flight batch), happen under `telemetry-spool.lock`.
 
 The append is not fsynced, on purpose: a power cut may then lose the newest records or tear
 the last line, which the checksum finds and the next append starts after (a fresh line), so
