@@ -68,7 +68,6 @@ if TYPE_CHECKING:
 
 USAGE = "rollup_daily_usage"
 ERRORS = "rollup_daily_errors"
-VERSIONS = "rollup_daily_versions"
 COUNTS = "rollup_daily_counts"
 DURATIONS = "rollup_daily_durations"
 ACTIVE = "rollup_daily_active"
@@ -131,11 +130,6 @@ class Scope:
             f"SELECT count(DISTINCT ({columns})) FROM {COUNTS} WHERE {self.rows()}", ()
         )
         return int(found)
-
-    def installations(self) -> str:
-        """The rollup to count installations in, when no command is asked for: the one
-        without commands (half the rows) unless the filters name one."""
-        return USAGE if self.filters.command is not None else VERSIONS
 
     def dimension(self, column: str) -> tuple[str, int]:
         """SQL for `column` grouped as its top values plus OTHER, and how many groups at most."""
@@ -202,7 +196,7 @@ def usage_totals(scope: Scope) -> Totals:
         def statement(lo: int, hi: int) -> str:
             return (
                 f"SELECT {count(bitmap(lo, hi))}, {count(bitmap(lo, hi, 'is_new'))} "
-                f"FROM {scope.installations()} WHERE {scope.where(lo, hi)}"
+                f"FROM {USAGE} WHERE {scope.where(lo, hi)}"
             )
 
         ((active, new),) = scope.in_passes(2, statement, 0)
@@ -327,7 +321,7 @@ def installation_counts(scope: Scope) -> InstallationCounts:
         def statement(lo: int, hi: int) -> str:
             return (
                 f"WITH g AS MATERIALIZED (SELECT day, {bitmap(lo, hi)} AS b, "
-                f"{bitmap(lo, hi, 'is_new')} AS n FROM {scope.installations()} "
+                f"{bitmap(lo, hi, 'is_new')} AS n FROM {USAGE} "
                 f"WHERE {scope.where(lo, hi)} GROUP BY day) "
                 f"SELECT 0, day, {count('b')}, {count('n')} FROM g UNION ALL "
                 f"SELECT 1, date_trunc('week', day)::DATE, {count('bit_or(b)')}, 0 FROM g "
@@ -358,7 +352,7 @@ def version_counts(scope: Scope) -> VersionCounts:
     def statement(lo: int, hi: int) -> str:
         return (
             f"WITH g AS MATERIALIZED (SELECT day, {version} AS cli_version, "
-            f"{bitmap(lo, hi)} AS b FROM {scope.installations()} WHERE {scope.where(lo, hi)} "
+            f"{bitmap(lo, hi)} AS b FROM {USAGE} WHERE {scope.where(lo, hi)} "
             "GROUP BY 1, 2) "
             f"SELECT 0, day, cli_version, {count('b')}, day FROM g UNION ALL "
             f"SELECT 0, day, NULL, {count('bit_or(b)')}, day FROM g GROUP BY day UNION ALL "
@@ -383,7 +377,7 @@ def platform_counts(scope: Scope) -> PlatformCounts:
         rest = f"coalesce(sum(ev), 0), {count('bit_or(b)')} FROM g"
         return (
             f"WITH g AS MATERIALIZED (SELECT os_arch, is_interactive, sum(events) AS ev, "
-            f"{bitmap(lo, hi)} AS b FROM {scope.installations()} WHERE {scope.where(lo, hi)} "
+            f"{bitmap(lo, hi)} AS b FROM {USAGE} WHERE {scope.where(lo, hi)} "
             "GROUP BY 1, 2) "
             f"SELECT 0, os_arch, NULL, {rest} GROUP BY os_arch UNION ALL "
             f"SELECT 1, NULL, is_interactive, {rest} GROUP BY is_interactive UNION ALL "

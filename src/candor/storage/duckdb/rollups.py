@@ -21,9 +21,6 @@ distinct count: 12–30 ms on an idle machine for the same questions.
 - `rollup_daily_usage`: per UTC day × installation × command × cli_version × os_arch ×
   is_interactive, the number of events and failures; `is_new` marks the installation's first day.
 - `rollup_daily_errors`: the same grain plus error_code, failures only.
-- `rollup_daily_versions`: the usage rows without the command (3.5 M rows for the 10 M events,
-  about half): per UTC day × installation × cli_version × os_arch × is_interactive, the events
-  and `is_new`. Questions that neither group nor filter by command count installations here.
 - `rollup_daily_counts`: per UTC day × command × cli_version × os_arch × is_interactive, the
   events and failures (38 789 rows for the 10 M events: what every sum, filter menu and top
   values list is read from, instead of the 6.3 M rows above).
@@ -55,18 +52,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import datetime as dt
 
-LAYOUT_VERSION = 4  # bump when a table below changes: open() then rebuilds from events
+LAYOUT_VERSION = 5  # bump when a table below changes: open() then rebuilds from events
 # Appended rollup rows before the days touched are re-aggregated: large enough that a commit
 # rarely pays for it, small enough that the duplicate rows stay a small share of the table.
 COMPACT_AFTER_ROWS = 200_000
 
+# Tables of earlier layouts, dropped when the rollups are rebuilt.
+RETIRED = ("rollup_daily_versions",)
 TABLES = (
     "rollup_daily_active",
     "rollup_daily_counts",
     "rollup_daily_durations",
     "rollup_daily_errors",
     "rollup_daily_usage",
-    "rollup_daily_versions",
     "rollup_installations",
     "rollup_state",
 )
@@ -77,6 +75,7 @@ DIMENSIONS = "command, cli_version, os_arch, is_interactive"
 BUCKET_BITS = 4
 # Installation numbers per bitmap of rollup_daily_active (8 KB each).
 BLOCK_BITS = 16
+FOLDING = "candor_folding"  # a temporary table: the rows being folded, numbered
 
 DDL = f"""
 CREATE TABLE IF NOT EXISTS rollup_state (
@@ -96,11 +95,6 @@ CREATE TABLE IF NOT EXISTS rollup_daily_errors (
   cli_version VARCHAR NOT NULL, os_arch VARCHAR NOT NULL, is_interactive BOOLEAN NOT NULL,
   error_code VARCHAR NOT NULL, events INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS rollup_daily_versions (
-  day DATE NOT NULL, iid INTEGER NOT NULL, cli_version VARCHAR NOT NULL,
-  os_arch VARCHAR NOT NULL, is_interactive BOOLEAN NOT NULL, is_new BOOLEAN NOT NULL,
-  events INTEGER NOT NULL
-);
 CREATE TABLE IF NOT EXISTS rollup_daily_counts (
   day DATE NOT NULL, command VARCHAR NOT NULL, cli_version VARCHAR NOT NULL,
   os_arch VARCHAR NOT NULL, is_interactive BOOLEAN NOT NULL, events INTEGER NOT NULL,
@@ -119,33 +113,59 @@ INSERT INTO rollup_state SELECT {LAYOUT_VERSION}, 0, NULL, NULL
 """
 
 
-def _usage_select(source: str) -> str:
-    """Aggregate `source` (rows shaped like events) to the rollup_daily_usage grain."""
+def _numbered(source: str) -> str:
+    """`source` (rows shaped like events) with what every rollup groups by: the day, the
+    installation number, whether that day was the installation's first, failed, the duration."""
+    return f"""(
+SELECT e.received_at::DATE AS day, i.iid, e.command, e.cli_version, e.os_arch, e.is_interactive,
+  e.received_at::DATE = i.first_seen::DATE AS is_new, e.status = 'failure' AS failed,
+  e.error_code, e.duration_ms::INTEGER AS duration
+FROM {source} AS e JOIN rollup_installations AS i ON i.installation_id = e.installation_id)"""
+
+
+def _plain(source: str) -> str:
+    """`source` with the columns of `_numbered` the rollups without installations need."""
+    return f"""(
+SELECT received_at::DATE AS day, {DIMENSIONS}, status = 'failure' AS failed,
+  duration_ms::INTEGER AS duration
+FROM {source})"""
+
+
+# Each rollup's rows from a relation shaped like `_numbered` (counts and durations: `_plain`).
+def _usage_select(rows: str) -> str:
     return f"""
-SELECT e.received_at::DATE AS day, i.iid, e.command, e.cli_version, e.os_arch,
-  e.is_interactive, e.received_at::DATE = i.first_seen::DATE AS is_new,
-  count(*)::INTEGER AS events, count(*) FILTER (WHERE e.status = 'failure')::INTEGER AS failures
-FROM {source} AS e JOIN rollup_installations AS i ON i.installation_id = e.installation_id
-GROUP BY ALL"""
+SELECT day, iid, {DIMENSIONS}, is_new, count(*)::INTEGER AS events,
+  count(*) FILTER (WHERE failed)::INTEGER AS failures
+FROM {rows} GROUP BY ALL"""
 
 
-def _versions_select(source: str) -> str:
-    """Aggregate `source` to the rollup_daily_versions grain."""
+def _errors_select(rows: str) -> str:
     return f"""
-SELECT e.received_at::DATE AS day, i.iid, e.cli_version, e.os_arch, e.is_interactive,
-  e.received_at::DATE = i.first_seen::DATE AS is_new, count(*)::INTEGER AS events
-FROM {source} AS e JOIN rollup_installations AS i ON i.installation_id = e.installation_id
-GROUP BY ALL"""
+SELECT day, iid, {DIMENSIONS}, error_code, count(*)::INTEGER AS events
+FROM {rows} WHERE error_code IS NOT NULL GROUP BY ALL"""
 
 
-def _errors_select(source: str) -> str:
-    """Aggregate the failures of `source` to the rollup_daily_errors grain."""
+def _counts_select(rows: str) -> str:
     return f"""
-SELECT e.received_at::DATE AS day, i.iid, e.command, e.cli_version, e.os_arch,
-  e.is_interactive, e.error_code, count(*)::INTEGER AS events
-FROM {source} AS e JOIN rollup_installations AS i ON i.installation_id = e.installation_id
-WHERE e.error_code IS NOT NULL
-GROUP BY ALL"""
+SELECT day, {DIMENSIONS}, count(*)::INTEGER AS events,
+  count(*) FILTER (WHERE failed)::INTEGER AS failures
+FROM {rows} GROUP BY ALL"""
+
+
+def _durations_select(rows: str) -> str:
+    return f"""
+SELECT day, {DIMENSIONS}, {bucket_sql("duration")} AS bucket, count(*)::INTEGER AS runs,
+  max(duration) AS slowest, list(duration) AS durations
+FROM {rows} GROUP BY ALL"""
+
+
+def _active_select(rows: str) -> str:
+    last = (1 << BLOCK_BITS) - 1
+    return f"""
+SELECT day, (iid >> {BLOCK_BITS})::SMALLINT AS block,
+  bitstring_agg(iid & {last}, 0, {last}) AS active,
+  bitstring_agg(iid & {last}, 0, {last}) FILTER (WHERE is_new) AS new
+FROM {rows} GROUP BY ALL"""
 
 
 def bucket_sql(duration: str) -> str:
@@ -162,34 +182,13 @@ def bucket_sql(duration: str) -> str:
     )
 
 
-def _counts_select(source: str) -> str:
-    """Aggregate `source` to the rollup_daily_counts grain."""
-    return f"""
-SELECT received_at::DATE AS day, {DIMENSIONS}, count(*)::INTEGER AS events,
-  count(*) FILTER (WHERE status = 'failure')::INTEGER AS failures
-FROM {source} GROUP BY ALL"""
-
-
-def _durations_select(source: str) -> str:
-    """Aggregate `source` to the rollup_daily_durations grain."""
-    return f"""
-SELECT day, {DIMENSIONS}, {bucket_sql("duration")} AS bucket, count(*)::INTEGER AS runs,
-  max(duration) AS slowest, list(duration) AS durations
-FROM (SELECT received_at::DATE AS day, {DIMENSIONS}, duration_ms::INTEGER AS duration
-  FROM {source})
-GROUP BY ALL"""
-
-
-def _active_select(source: str) -> str:
-    """The bitmaps of rollup_daily_active for the events of `source`."""
-    last = (1 << BLOCK_BITS) - 1
-    bit = f"i.iid & {last}"
-    return f"""
-SELECT e.received_at::DATE AS day, (i.iid >> {BLOCK_BITS})::SMALLINT AS block,
-  bitstring_agg({bit}, 0, {last}) AS active,
-  bitstring_agg({bit}, 0, {last}) FILTER (WHERE e.received_at::DATE = i.first_seen::DATE) AS new
-FROM {source} AS e JOIN rollup_installations AS i ON i.installation_id = e.installation_id
-GROUP BY ALL"""
+# The rollups folded from `_numbered` rows, and those folded from `_plain` ones.
+NUMBERED = {
+    "rollup_daily_usage": _usage_select,
+    "rollup_daily_errors": _errors_select,
+    "rollup_daily_active": _active_select,
+}
+PLAIN = {"rollup_daily_counts": _counts_select, "rollup_daily_durations": _durations_select}
 
 
 def rebuild_sql() -> str:
@@ -198,25 +197,23 @@ def rebuild_sql() -> str:
     Use after a bulk load with plain SQL (`candor generate`): far faster than folding rows in
     batch by batch. Rows go in sorted by day, so the zone maps skip days outside a range.
     """
+    inserts = "".join(
+        f"INSERT INTO {table} SELECT * FROM ({select(source)}) ORDER BY {_order(table)};\n"
+        for selects, source in ((NUMBERED, _numbered("events")), (PLAIN, _plain("events")))
+        for table, select in selects.items()
+    )
     return f"""
 DELETE FROM rollup_daily_active;
 DELETE FROM rollup_daily_counts;
 DELETE FROM rollup_daily_durations;
 DELETE FROM rollup_daily_errors;
 DELETE FROM rollup_daily_usage;
-DELETE FROM rollup_daily_versions;
 DELETE FROM rollup_installations;
 INSERT INTO rollup_installations
 SELECT (row_number() OVER (ORDER BY first_seen, installation_id))::INTEGER, installation_id,
   first_seen
 FROM (SELECT installation_id, min(received_at) AS first_seen FROM events GROUP BY 1);
-INSERT INTO rollup_daily_usage SELECT * FROM ({_usage_select("events")}) ORDER BY day, iid;
-INSERT INTO rollup_daily_versions SELECT * FROM ({_versions_select("events")}) ORDER BY day, iid;
-INSERT INTO rollup_daily_errors SELECT * FROM ({_errors_select("events")}) ORDER BY day, iid;
-INSERT INTO rollup_daily_counts SELECT * FROM ({_counts_select("events")}) ORDER BY day;
-INSERT INTO rollup_daily_durations SELECT * FROM ({_durations_select("events")}) ORDER BY day;
-INSERT INTO rollup_daily_active SELECT * FROM ({_active_select("events")}) ORDER BY day;
-UPDATE rollup_state SET pending_rows = 0, dirty_from = NULL,
+{inserts}UPDATE rollup_state SET pending_rows = 0, dirty_from = NULL,
   folded_through = (SELECT max(received_at) FROM events);
 """
 
@@ -233,7 +230,7 @@ def create(con: Any) -> None:
         ((layout,),) = con.execute("SELECT max(layout) FROM rollup_state").fetchall()
         if layout == LAYOUT_VERSION and present.issuperset(TABLES):
             return
-    statements = "".join(f"DROP TABLE IF EXISTS {name};\n" for name in TABLES)
+    statements = "".join(f"DROP TABLE IF EXISTS {name};\n" for name in (*RETIRED, *TABLES))
     statements += DDL + rebuild_sql()
     _in_transaction(con, statements)
 
@@ -257,15 +254,15 @@ FROM (SELECT installation_id, min(received_at) AS first_seen FROM {relation} GRO
 WHERE NOT EXISTS (
   SELECT 1 FROM rollup_installations AS i WHERE i.installation_id = n.installation_id
 )""")
-    # fetchall, not fetchone: DuckDB keeps a result open until it is fully read.
-    ((appended,),) = con.execute(
-        f"INSERT INTO rollup_daily_usage {_usage_select(relation)}"
-    ).fetchall()
-    con.execute(f"INSERT INTO rollup_daily_versions {_versions_select(relation)}")
-    con.execute(f"INSERT INTO rollup_daily_errors {_errors_select(relation)}")
-    con.execute(f"INSERT INTO rollup_daily_counts {_counts_select(relation)}")
-    con.execute(f"INSERT INTO rollup_daily_durations {_durations_select(relation)}")
-    con.execute(f"INSERT INTO rollup_daily_active {_active_select(relation)}")
+    # Each event numbered once (a join with every installation), then rolled up five ways.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {FOLDING} AS SELECT * FROM {_numbered(relation)}")
+    appended = 0
+    for table, select in (*NUMBERED.items(), *PLAIN.items()):
+        # fetchall, not fetchone: DuckDB keeps a result open until it is fully read.
+        ((count,),) = con.execute(f"INSERT INTO {table} {select(FOLDING)}").fetchall()
+        if table == "rollup_daily_usage":
+            appended = count
+    con.execute(f"DROP TABLE {FOLDING}")
     con.execute(
         f"UPDATE rollup_state SET pending_rows = pending_rows + $1, "
         f"dirty_from = least(coalesce(dirty_from, DATE '9999-12-31'), "
@@ -313,10 +310,6 @@ COMPACTED = {
         f"day, iid, {DIMENSIONS}, is_new",
         "sum(events)::INTEGER, sum(failures)::INTEGER",
     ),
-    "rollup_daily_versions": (
-        "day, iid, cli_version, os_arch, is_interactive, is_new",
-        "sum(events)::INTEGER",
-    ),
     "rollup_daily_errors": (f"day, iid, {DIMENSIONS}, error_code", "sum(events)::INTEGER"),
     "rollup_daily_counts": (f"day, {DIMENSIONS}", "sum(events)::INTEGER, sum(failures)::INTEGER"),
     "rollup_daily_durations": (
@@ -327,13 +320,17 @@ COMPACTED = {
 }
 
 
+def _order(table: str) -> str:
+    """How a rollup's rows are sorted when (re)written: by day, so zone maps skip days."""
+    return "day, iid" if "iid" in COMPACTED[table][0] else "day"
+
+
 def compact(con: Any, since: dt.date) -> None:
     """Re-aggregate the rollup rows of the days from `since` on, one row per key again."""
     for table, (keys, values) in COMPACTED.items():
-        order = "day, iid" if "iid" in keys else "day"
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE candor_compacted AS SELECT {keys}, {values} "
-            f"FROM {table} WHERE day >= $1 GROUP BY ALL ORDER BY {order}",
+            f"FROM {table} WHERE day >= $1 GROUP BY ALL ORDER BY {_order(table)}",
             [since],
         )
         con.execute(f"DELETE FROM {table} WHERE day >= $1", [since])
