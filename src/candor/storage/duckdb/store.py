@@ -220,6 +220,11 @@ class DuckDBStore:
         self._last_stamp: datetime | None = None  # the newest commit time handed out
         self._unfolded = 0  # events committed since the last fold (at least; see _recheck)
         self._fold_due = 0.0  # time.monotonic() from which pending events should be folded
+        # The highest installation number, read once per fold rather than once per question;
+        # every write that may number installations forgets it (a new generation).
+        self._iid_lock = threading.Lock()
+        self._iid_generation = 0
+        self._max_iid: int | None = None
         # Built from the table on the first keyed commit, and again when full or stale (None).
         self._key_filter: key_filter.KeyFilter | None = None
         # (column, range, filters) → (when, (its top values, whether there are more))
@@ -324,6 +329,7 @@ class DuckDBStore:
                 folded, watermark = rollups.fold(self._con, self._watermark)
                 self._settle()
             self._watermark, self._unfolded = watermark, 0
+            self._forget_max_iid()
             return folded
 
     @_engine_errors("insert synthetic")
@@ -364,6 +370,7 @@ class DuckDBStore:
             with self._memory.whole(), self._transaction("prune"):
                 deleted = self._run("DELETE FROM events WHERE received_at < $1", [before])
                 rollups.prune(self._con, before)  # the same retention for the aggregates
+                self._forget_max_iid()
                 self._settle()
         return int(deleted[0][0]) if deleted else 0
 
@@ -472,12 +479,12 @@ class DuckDBStore:
         def answer() -> T:
             if self._unfolded:
                 self.fold_rollups(force=True)  # so the answers count every event
-            ((max_iid,),) = self._read("SELECT coalesce(max(iid), 0) FROM rollup_installations", ())
+            max_iid = self._highest_iid()
 
             def tops(column: str) -> tuple[list[str], bool]:
                 return self._top_values(column, time_range, filters)
 
-            return question(questions.Scope(self._read, time_range, filters, int(max_iid), tops))
+            return question(questions.Scope(self._read, time_range, filters, max_iid, tops))
 
         return self._answer(answer)
 
@@ -589,6 +596,7 @@ class DuckDBStore:
         """After a committed append: track what is pending, fold if a writer lets it pile up."""
         if watermark is not None:
             self._watermark, self._unfolded = watermark, 0
+            self._forget_max_iid()
             return
         if not self._unfolded:
             self._fold_due = time.monotonic() + FOLD_INTERVAL_S
@@ -601,6 +609,24 @@ class DuckDBStore:
         fold or rollup query finds out."""
         self._unfolded = max(self._unfolded, 1)
         self._fold_due = time.monotonic()
+        self._forget_max_iid()
+
+    def _forget_max_iid(self) -> None:
+        with self._iid_lock:
+            self._iid_generation += 1
+            self._max_iid = None
+
+    def _highest_iid(self) -> int:
+        """The highest installation number folded (cached until the next fold)."""
+        with self._iid_lock:
+            if self._max_iid is not None:
+                return self._max_iid
+            generation = self._iid_generation
+        ((found,),) = self._read("SELECT coalesce(max(iid), 0) FROM rollup_installations", ())
+        with self._iid_lock:
+            if generation == self._iid_generation:  # no fold meanwhile: still the highest
+                self._max_iid = int(found)
+        return int(found)
 
     def _end_stray_transaction(self) -> None:
         with self._lock, contextlib.suppress(duckdb.Error):
