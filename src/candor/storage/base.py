@@ -66,12 +66,13 @@ class StoreBroken(StoreError):
 
 class Batching(NamedTuple):
     """How a store wants its group commits: the write loop commits a group once it holds
-    `max_events` events, or `max_wait_s` after its first request arrived, whichever comes
-    first (0: at once, with whatever has arrived meanwhile). Every request is answered only
-    after its group's commit returned."""
+    `max_events` events, or `max_requests` requests (None: no such bound), or `max_wait_s`
+    after its first request arrived, whichever comes first (0: at once, with whatever has
+    arrived meanwhile). Every request is answered only after its group's commit returned."""
 
     max_events: int
     max_wait_s: float
+    max_requests: int | None = None
 
 
 class Submission:

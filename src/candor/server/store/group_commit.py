@@ -60,7 +60,9 @@ def commit_groups(
             return
         ended = False
         deadline = first_at + batching.max_wait_s
-        while sum(len(submission.events) for submission in waiting) < batching.max_events:
+        while sum(len(submission.events) for submission in waiting) < batching.max_events and (
+            batching.max_requests is None or len(waiting) < batching.max_requests
+        ):
             more = source.take(max(0.0, deadline - time.monotonic()))
             if more is None:
                 ended = True

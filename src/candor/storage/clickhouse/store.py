@@ -57,6 +57,11 @@ COLUMNS = (*FIELD_NAMES, "received_at")
 EPOCH = dt.datetime(1970, 1, 1)  # naive UTC, as the store's times are
 GROUP_EVENTS = 10_000
 GROUP_WAIT_S = 1.0
+# Half the collector's in-flight cap (candor.server.runtime.http_protocol.MAX_CONCURRENCY,
+# 1,000 requests): a group that many requests strong is committed at once, and the other half
+# of the cap can arrive meanwhile. Without it, single-event requests waited out the second
+# whatever the rate, so a collector answered at most ~1,000 a second (cap ÷ wait).
+GROUP_REQUESTS = 500
 MUTATION_TIMEOUT_S = 300.0  # a prune's DELETE on a large month
 POLL_S = 0.05
 
@@ -65,9 +70,11 @@ class ClickHouseStore:
     """Events in ClickHouse; see candor.storage.base.Store for the contract."""
 
     # ClickHouse wants few, large inserts (each makes a part that background merges must fold
-    # away): a collector commits once a second, or at 10 000 events, whichever comes first.
-    # `candor serve --commit-window-ms` changes the second.
-    batching = Batching(max_events=GROUP_EVENTS, max_wait_s=GROUP_WAIT_S)
+    # away): a collector commits once a second, or at 10 000 events or 500 requests, whichever
+    # comes first. `candor serve --commit-window-ms` changes the second.
+    batching = Batching(
+        max_events=GROUP_EVENTS, max_wait_s=GROUP_WAIT_S, max_requests=GROUP_REQUESTS
+    )
 
     def __init__(
         self, url: str, *, memory_limit: str | None = None, cluster: str | None = None
