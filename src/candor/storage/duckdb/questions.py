@@ -348,23 +348,40 @@ def installation_counts(scope: Scope) -> InstallationCounts:
 
 def version_counts(scope: Scope) -> VersionCounts:
     version, versions = scope.dimension("cli_version")
+    # Unfiltered, the installations per day and in all come from the daily bitmaps, which
+    # leaves fewer bitmaps to build (one pass instead of two over 91 days of 10 M events).
+    whole = not scope.filtered
 
     def statement(lo: int, hi: int) -> str:
-        return (
+        sql = (
             f"WITH g AS MATERIALIZED (SELECT day, {version} AS cli_version, "
             f"{bitmap(lo, hi)} AS b FROM {USAGE} WHERE {scope.where(lo, hi)} "
             "GROUP BY 1, 2) "
             f"SELECT 0, day, cli_version, {count('b')}, day FROM g UNION ALL "
-            f"SELECT 0, day, NULL, {count('bit_or(b)')}, day FROM g GROUP BY day UNION ALL "
             f"SELECT 1, NULL, cli_version, {count('bit_or(b)')}, min(day) FROM g "
-            f"GROUP BY cli_version UNION ALL "
+            "GROUP BY cli_version"
+        )
+        if whole:
+            return sql
+        return (
+            f"{sql} UNION ALL "
+            f"SELECT 0, day, NULL, {count('bit_or(b)')}, day FROM g GROUP BY day UNION ALL "
             f"SELECT 2, NULL, NULL, {count('bit_or(b)')}, NULL FROM g"
         )
 
     days = min(scope.time_range.days, scope.distinct("day"))
     # (day, version) groups: at most the pairs seen, and at most days × top versions
     version_days = min(scope.distinct("day, cli_version"), days * versions)
-    rows = scope.in_passes(version_days + days + versions + 1, statement, 3)
+    rows = scope.in_passes(version_days + versions + (0 if whole else days + 1), statement, 3)
+    if whole:
+        rows += scope.read(
+            f"WITH d AS MATERIALIZED (SELECT day, block, bit_or(active) AS b FROM {ACTIVE} "
+            f"WHERE {scope.days()} GROUP BY ALL) "
+            "SELECT 0, day, NULL, sum(bit_count(b)), day FROM d GROUP BY day UNION ALL "
+            "SELECT 2, NULL, NULL, coalesce(sum(bit_count(b)), 0), NULL FROM "
+            "(SELECT bit_or(b) AS b FROM d GROUP BY block)",
+            (),
+        )
     return VersionCounts(
         daily=[VersionDay(day, ver, int(n)) for kind, day, ver, n, _ in rows if kind == 0],
         versions=[VersionTotal(ver, int(n), first) for kind, _, ver, n, first in rows if kind == 1],
