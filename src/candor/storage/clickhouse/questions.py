@@ -8,9 +8,9 @@ The definitions are DuckDB's (candor.storage.duckdb) exactly:
   grouping set, and the outer query groups by `g` and the keys that set keeps (GROUPING SETS,
   written so that 18.16 runs it too).
 - percentiles are nearest-rank: pN is the smallest duration with at least N % of the runs at or
-  below it, i.e. the ⌈N·n/100⌉-th smallest (integer arithmetic, no float rounding), picked from
-  the group's sorted durations (`quantileExact` picks another rank when N·n/100 is whole, and
-  `quantileExactHigh` is missing before 20.x).
+  below it, i.e. the ⌈N·n/100⌉-th smallest: `quantilesExact` at levels just below N/100
+  (NEAREST_RANK says why that is exact; at N/100 itself it picks the next rank when N·n/100 is
+  whole, and `quantileExactHigh` is missing before 20.x).
 - an installation is new on the day of its first event ever stored (`installations`); it
   counts as new in a scope when its first day in the scope is that day.
 - sender-chosen dimensions are grouped as they are; only when a range holds more than their
@@ -57,6 +57,14 @@ if TYPE_CHECKING:
 Rows = list[tuple[Any, ...]]
 Counts = dict[str, dict[Any, int]]  # per column, the events of each of its values
 PERCENTILES = (50, 90, 99)
+# quantileExact(level) picks the element at 0-based index ⌊level·n⌋ (nth_element), and the
+# nearest rank is the ⌈N·n/100⌉-th smallest, index ⌈N·n/100⌉ - 1. With level = N/100 - 1e-12
+# the two agree for every group of up to 10^10 events: when N·n/100 is whole, subtracting
+# 1e-12·n (≤ 0.01, far above the product's rounding error) moves ⌊⌋ one down; when it is not,
+# its fraction is at least 0.01 and ⌊⌋ stays put. Measured against sorting each group's
+# durations and picking the ranks: 0.87 -> 0.23 s on the 18.16 server, 235 -> 185 ms on chDB
+# (per command and version, 4.7 M events).
+NEAREST_RANK = ", ".join(repr(n / 100 - 1e-12) for n in PERCENTILES)
 INSTALLS = ("uniqExactState(installation_id)", "uniqExactMerge")
 EVENTS = ("count()", "sum")
 
@@ -199,19 +207,13 @@ class Questions:
 
     def duration_percentiles(self, scope: Scope, *, by_version: bool) -> list[Percentiles]:
         columns = ["command", "cli_version"] if by_version else ["command"]
-        # The ⌈N·n/100⌉-th of the sorted durations (arrays are 1-based), picked in an outer
-        # query: the sorted arrays stay in the server (returned, they were 98 % of the time).
-        # Measured on 2 M events: as fast as quantilesExact, twice as fast as counting per
-        # (group, duration).
-        picks = ", ".join(f"s[intDiv({n} * n + 99, 100)]" for n in PERCENTILES)
         group = ", ".join(f"k_{column}" for column in columns)
 
         def ask(dims: Mapping[str, str]) -> tuple[Rows, Counts]:
             keys = ", ".join(f"{dims[column]} AS k_{column}" for column in columns)
             rows = self._con.rows(
-                f"SELECT {group}, n, {picks}, top FROM (SELECT {keys}, count() AS n, "
-                f"arraySort(groupArray(duration_ms)) AS s, max(duration_ms) AS top "
-                f"FROM {self._events} WHERE {scope.where()} GROUP BY {group})"
+                f"SELECT {keys}, count() AS n, quantilesExact({NEAREST_RANK})(duration_ms), "
+                f"max(duration_ms) FROM {self._events} WHERE {scope.where()} GROUP BY {group}"
             )
             counts: Counts = {column: {} for column in columns}
             for row in rows:
@@ -224,7 +226,7 @@ class Questions:
         answer = []
         for row in rows:
             name, version = row[0], row[1] if by_version else None
-            n, p50, p90, p99, top = row[2:] if by_version else row[1:]
+            n, (p50, p90, p99), top = row[-3:]
             answer.append(
                 Percentiles(name, version, int(n), int(p50), int(p90), int(p99), int(top))
             )

@@ -100,9 +100,7 @@ class ClickHouseStore:
         self._lock = threading.Lock()  # one commit at a time from this process
         try:
             self._create_tables()
-            self.layout.follow(
-                self._columns_of(self.layout.local("events")), self._has_index_hint()
-            )
+            self.layout.follow(self._columns_of(self.layout.local("events")))
         except StoreError:
             self._con.close()
             raise
@@ -134,13 +132,6 @@ class ClickHouseStore:
             f"WHERE database = {literal(database)} AND table = {literal(name)}"
         )
         return [str(column) for (column,) in rows]
-
-    def _has_index_hint(self) -> bool:
-        try:
-            self._con.rows("SELECT indexHint(1)")
-        except StoreError:
-            return False  # 18.16: Unknown function
-        return True
 
     def _nodes(self) -> list[tuple[str, int]]:
         """Every node of the cluster, as (host, native port)."""
