@@ -84,6 +84,29 @@ class SpoolTransaction:
         write_state(self.spool.state_path, self.state)
 
 
+def remove_stale_temporaries(spool: Spool) -> None:
+    """Delete what writers killed inside `atomic_write` left: `<file>.<pid>.tmp` of the log,
+    the state and the record of sent events (spool lock held).
+
+    Every writer of those three files holds the spool lock, so while we hold it, none of their
+    temporary files belongs to a live writer. (config.json's belong to the config's lock.)
+    """
+    names = {os.path.basename(path) for path in (spool.path, spool.state_path, spool.sent_path)}
+    try:
+        entries = os.listdir(spool.directory)
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.endswith(".tmp"):
+            continue
+        stem, _, pid = entry[: -len(".tmp")].rpartition(".")
+        if stem in names and pid.isdigit():
+            try:  # noqa: SIM105 - contextlib would cost a CLI run that trims an import
+                os.unlink(os.path.join(spool.directory, entry))
+            except OSError:  # gone meanwhile, or not ours to delete: harmless either way
+                pass
+
+
 class LockedSpool:
     """The spool lock held, and the log and state loaded: `with spool.locked() as tx:`."""
 
@@ -96,6 +119,7 @@ class LockedSpool:
     def __enter__(self) -> SpoolTransaction:
         self._lock.__enter__()
         try:
+            remove_stale_temporaries(self.spool)
             return SpoolTransaction(self.spool)
         except BaseException:
             self._lock.__exit__()

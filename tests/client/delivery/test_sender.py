@@ -413,3 +413,20 @@ def test_sender_summary_goes_to_stderr_only(spool: Spool, directory: Path, sink:
     assert result.stdout == ""
     assert "0 queued" in result.stderr
     assert json.loads(sink.requests[0].body)[0]["event_version"] == "1.0"
+
+
+def test_a_sender_removes_what_killed_writers_left(
+    spool: Spool, directory: Path, sink: Sink
+) -> None:
+    """Temporary files a sender killed inside an atomic write left (log, state, record of sent
+    events) are deleted by the next transaction; the config's, not under the spool lock, stay."""
+    fill(spool, 2)
+    stale = ["telemetry-sent.jsonl.4242.tmp", "telemetry-state.json.77.tmp",
+             "telemetry-spool.log.9.tmp"]  # fmt: skip
+    kept = ["config.json.31337.tmp", "telemetry-sent.jsonl.tmp", "notes.4242.tmp"]
+    for name in stale + kept:
+        (directory / name).write_bytes(b"half written")
+    assert run_sender(directory, sink.url).returncode == EXIT_EMPTY
+    assert len(sink.events) == 2
+    left = {path.name for path in directory.iterdir() if path.suffix == ".tmp"}
+    assert left == set(kept)
