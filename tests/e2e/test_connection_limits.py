@@ -63,6 +63,18 @@ def read_all(sock: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
+def read_one(sock: socket.socket) -> bytes:
+    """One whole response (its head, then Content-Length bytes of body), and no more."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(1)
+    head = data.lower()
+    length = int(head.split(b"content-length:")[1].split(b"\r\n")[0])
+    while len(data) < len(head) + length:
+        data += sock.recv(len(head) + length - len(data))
+    return data
+
+
 def assert_healthy(collector: Collector) -> None:
     with httpx.Client(timeout=30) as http:
         assert http.get(f"{collector.url}/healthz").status_code == 200
@@ -140,6 +152,18 @@ def test_connections_past_the_limit_get_503(collector: Collector) -> None:
         for sock in held:
             sock.close()
     assert_healthy(collector)
+
+
+def test_a_second_request_that_stops_half_way_times_out(collector: Collector) -> None:
+    """On a kept-alive connection too: after one answered request, a second one whose headers
+    stop half-way is answered 408 (its timer starts with its own first packet)."""
+    with connect(collector) as sock:
+        sock.sendall(GET)
+        first = read_one(sock)
+        assert first.startswith(b"HTTP/1.1 200 "), first[:200]
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: coll")
+        answer = read_all(sock)  # returns once the collector closes
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
 
 
 def test_a_body_that_stops_half_way_times_out(collector: Collector) -> None:

@@ -12,10 +12,10 @@ after the connection closed). This subclass, passed to `uvicorn.Config(http=...)
   closes (no real client pipelines this deep; answers must go out in order, so the surplus
   cannot be answered early);
 - the time to send a request's headers to HEADER_TIMEOUT_S, from the connection's start or
-  the request's first byte: a client that stops half-way is closed (408) instead of holding
+  the request's first packet: a client that stops half-way is closed (408) instead of holding
   its connection forever. Between requests uvicorn's keep-alive timeout applies.
-- the time to send a request's body to BODY_TIMEOUT_S from the end of its headers: a client
-  that trickles its body (or announces more than it sends) is answered 408 and closed,
+- the time to send a request's body to BODY_TIMEOUT_S from the packet that ends its headers:
+  a client that trickles its body (or announces more than it sends) is answered 408 and closed,
   instead of holding one of the MAX_CONCURRENCY slots forever.
 
 The number of connections and requests in progress is bounded by uvicorn's own
@@ -108,6 +108,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     _header_bytes = 0
     _header_timer: asyncio.TimerHandle | None = None
     _body_timer: asyncio.TimerHandle | None = None
+    _in_headers = False  # between a request's first byte and the end of its headers
+    _reading_body = False  # between a request's headers and the end of its body
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -147,26 +149,34 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self._awaiting_headers and self._header_bytes > MAX_HEADER_BYTES:
             self.logger.warning("Request headers too large: connection closed.")
             self._refuse(HEADERS_TOO_LARGE)
+            return
+        # The timers are armed only when a chunk ends mid-request: a whole request in one
+        # packet, the usual case, costs none.
+        if self._in_headers:
+            if self._header_timer is None:
+                self._arm_header_timer()
+        elif self._reading_body and self._body_timer is None:
+            self._body_timer = self.loop.call_later(BODY_TIMEOUT_S, self._body_too_slow)
 
     def send_400_response(self, msg: str) -> None:
         self._refuse(MALFORMED)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        if self._header_timer is None:
-            self._arm_header_timer()
+        self._in_headers = True  # the header timer is armed if the chunk ends here
 
     def on_headers_complete(self) -> None:
         self._awaiting_headers = False
+        self._in_headers = False
         self._header_bytes = 0
         self._disarm_header_timer()
         super().on_headers_complete()
         if len(self.pipeline) > MAX_PIPELINED:
             raise _TooManyPipelined
-        # Until the body's end (on_message_complete, at once for a request without one).
-        self._body_timer = self.loop.call_later(BODY_TIMEOUT_S, self._body_too_slow)
+        self._reading_body = True  # until on_message_complete (at once without a body)
 
     def on_message_complete(self) -> None:
+        self._reading_body = False
         self._disarm_body_timer()
         super().on_message_complete()
         self._awaiting_headers = True
