@@ -5,9 +5,10 @@ constant 202, served exactly as the collector is served (the same uvicorn settin
 `candor.cli.serve.server_config`, the same interpreter tuning from `tune_interpreter`), and
 (2) the real collector on a fresh embedded store; drives both with wrk (Debian's package) with
 the same parameters, and prints: single-event POSTs answered 2xx per second (at two levels of
-concurrency; the 503s past the connection limit are left out), events/s with 500-event batches, p50/p99 latency, the peak RSS of the collector and its store process
-over the whole run (VmHWM of each, added up), and the ratio to the ceiling, each next to its
-target. Every request carries a fresh Idempotency-Key, as the real sender's do. It asserts
+concurrency; the 503s past the connection limit are left out), events/s with 500-event
+batches, p50/p99 latency, the peak RSS of the collector and its store process over the whole
+run (VmHWM of each, added up), and the ratio to the ceiling, each next to its target. Every
+request carries a fresh Idempotency-Key, as the real sender's do. It asserts
 nothing: figures depend on the machine and its load, printed too.
 
 The ratio target is judged at both levels of concurrency. Next to each rate it prints the CPU
