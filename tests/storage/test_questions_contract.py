@@ -198,6 +198,18 @@ def test_an_empty_range_answers_zeros(known: Store) -> None:
     assert known.dimension_values(empty) == DimensionValues([], [], [])
 
 
+def test_an_empty_store_answers_zeros_with_filters(store: Store) -> None:
+    """Nothing stored yet, a filter set (the stats API fuzzer's find): zeros, never an error."""
+    filters = Filters(cli_version="0.2.1")
+    assert store.usage_totals(WHOLE, filters) == Totals(0, 0, 0, 0, 0, 0)
+    assert store.command_counts(WHOLE, filters) == Breakdown([], Tally(None, 0, 0))
+    assert store.installation_counts(WHOLE, filters) == ([], [])
+    assert store.version_counts(WHOLE, filters) == ([], [], 0)
+    assert store.platform_counts(WHOLE, filters).total == Tally(None, 0, 0)
+    assert store.error_counts(WHOLE, filters) == ([], [], [], [])
+    assert store.duration_percentiles(WHOLE, filters, by_version=True) == []
+
+
 def test_events_committed_just_before_are_counted(known: Store) -> None:
     """An answer counts every event stored before it was asked, however recent."""
     load_known(known, first_day=DAY1)

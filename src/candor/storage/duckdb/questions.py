@@ -199,7 +199,8 @@ def usage_totals(scope: Scope) -> Totals:
                 f"FROM {USAGE} WHERE {scope.where(lo, hi)}"
             )
 
-        ((active, new),) = scope.in_passes(2, statement, 0)
+        # no row at all when no installation is numbered yet (no pass sets a bit)
+        active, new = next(iter(scope.in_passes(2, statement, 0)), (0, 0))
     else:
         ((active, new),) = scope.read(
             "SELECT coalesce(sum(bit_count(a)), 0), coalesce(sum(bit_count(n)), 0) FROM "
