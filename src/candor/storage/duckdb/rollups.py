@@ -39,10 +39,11 @@ distinct count: 12–30 ms on an idle machine for the same questions.
 These tables hold per-installation activity: they exist only to count exactly, the analytics
 never return a row of them, and `prune` applies the same retention as to the raw events.
 
-`update` appends the batch's aggregates, so a key can have several rows (sums and bitmaps do not
-mind). After `COMPACT_AFTER_ROWS` appended rows, the days touched since the last compaction are
-re-aggregated in place, so under steady ingest the rollups stay about as small as after a
-rebuild. Every function takes anything with DuckDB's `execute(sql, params)`.
+`update` appends the batch's aggregates, so a key can have several rows (sums, bitmaps and
+lists of durations do not mind). After `COMPACT_AFTER_ROWS` appended rows, the days touched
+since the last compaction are re-aggregated in place, so under steady ingest the rollups stay
+about as small as after a rebuild. Every function takes anything with DuckDB's
+`execute(sql, params)`.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ TABLES = (
 DIMENSIONS = "command, cli_version, os_arch, is_interactive"
 # Duration buckets: exact below 2**BUCKET_BITS ms, then 2**BUCKET_BITS buckets per doubling
 # (each about 6 % wide). Finer buckets mean more rows to add up, coarser ones more durations
-# to sort for each percentile (measured on 10 M events: see questions.duration_percentiles).
+# to sort for each percentile: on the 10 M events, 970 k rows, and 0.6 M durations sorted for
+# the 91-day percentiles per release (4 per doubling: 376 k rows, 2 M durations).
 BUCKET_BITS = 4
 # Installation numbers per bitmap of rollup_daily_active (8 KB each).
 BLOCK_BITS = 16
