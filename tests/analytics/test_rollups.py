@@ -147,3 +147,46 @@ def test_answers_follow_new_commits(known: Store) -> None:
     load_known(known)
     answer = queries.overview(known, WHOLE)
     assert (answer.events, answer.installations, answer.new_installations) == (24, 4, 4)
+
+
+def test_prune_drops_the_old_days_of_every_rollup(con: duckdb.DuckDBPyConnection) -> None:
+    """Retention applies to each per-day table (counts, durations, bitmaps too), and the days
+    kept answer as before: DAY3's rows are all that is left of each."""
+    insert(con, list(ROWS))
+    day3 = {
+        table: con.execute(f"SELECT count(*) FROM {table} WHERE day = ?", [DAY3]).fetchall()
+        for table in rollups.COMPACTED
+    }
+    rollups.prune(con, dt.datetime.combine(DAY3, dt.time(9)))
+    for table in rollups.COMPACTED:
+        assert con.execute(f"SELECT count(*) FROM {table}").fetchall() == day3[table], table
+        assert day3[table] != [(0,)], table
+
+
+# What the per-day rollups without installations (and the daily bitmaps, by their counts: a
+# rebuild numbers installations in another order) hold, whatever their rows.
+DAILY_TOTALS = (
+    "SELECT day, command, cli_version, os_arch, is_interactive, sum(events), sum(failures) "
+    "FROM rollup_daily_counts GROUP BY ALL ORDER BY ALL",
+    "SELECT day, command, cli_version, os_arch, is_interactive, bucket, sum(runs), "
+    "max(slowest), list_sort(flatten(list(durations))) FROM rollup_daily_durations "
+    "GROUP BY ALL ORDER BY ALL",
+    "SELECT day, sum(bit_count(a)), sum(bit_count(n)) FROM (SELECT day, block, "
+    "bit_or(active) AS a, bit_or(new) AS n FROM rollup_daily_active GROUP BY ALL) "
+    "GROUP BY day ORDER BY day",
+)
+
+
+def test_daily_counts_durations_and_bitmaps_fold_as_they_rebuild(known: Store) -> None:
+    """The twelve events folded one commit at a time hold what a rebuild computes: each
+    duration once in its bucket, each day's active and new installations."""
+    queries.overview(known, WHOLE)  # a question folds what is pending
+    folded = [known.query(sql) for sql in DAILY_TOTALS]
+    assert sum(len(row[-1]) for row in folded[1]) == len(ROWS)
+    assert [(day, active, new) for day, active, new in folded[2]] == [
+        (DAY1, 2, 2),
+        (DAY2, 2, 1),
+        (DAY3, 2, 1),
+    ]
+    known.execute(rollups.rebuild_sql())
+    assert [known.query(sql) for sql in DAILY_TOTALS] == folded
