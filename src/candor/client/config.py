@@ -122,7 +122,8 @@ class ConfigFile:
         return None
 
     def settings(self) -> TelemetrySettings:
-        """Telemetry's checked keys, from a lock-free read (the hot path of every run)."""
+        """Telemetry's checked keys, from a lock-free read (a recording run reads them with
+        `candor.client.recording`, without this module)."""
         return parse_settings(self.read(), self.path)
 
     def claim_first_run(self) -> tuple[str | None, bool]:

@@ -6,9 +6,11 @@
     with telemetry.session("db migrate"):
         ...
 
-Recording an event: consent (environment first, then the config), the first-run notice, the
-event built and validated, one append to the spool, and a detached sender started if none
-runs. The CLI never waits for the network. Everything that can go wrong in there, a damaged
+Recording an event: consent from the environment, decided here before any import (a run
+opted out loads nothing more of the client); then, in `candor.client.recording`, the one module
+a recording run loads, the config's consent, the first-run notice, the event built and
+checked, one append to the spool, and a detached sender started if none runs. The CLI never
+waits for the network. Everything that can go wrong in there, a damaged
 config, a read-only HOME, a full disk, a bug, ends in the one `except Exception` of this
 package (`_guard`): the CLI's output, exit status and behaviour stay what they would have been.
 """
