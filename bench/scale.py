@@ -71,7 +71,9 @@ def ingest(server: ClickHouseServer, work: Path, args: argparse.Namespace) -> li
     try:
         hello_url = f"http://127.0.0.1:{hello_port}/v1/event"
         wait_ready(hello_url, hello)
-        ceilings = {level: run_wrk(hello_url, single, script, args, level) for level in levels}
+        ceilings = {
+            level: run_wrk(hello_url, single, script, args, level, hello) for level in levels
+        }
     finally:
         stop(hello)
 
@@ -91,13 +93,14 @@ def ingest(server: ClickHouseServer, work: Path, args: argparse.Namespace) -> li
         for label, body, connections, size in runs:
             time.sleep(2)  # the previous run's connections close, so they count against nothing
             before, started = inserts_so_far(server), time.monotonic()
-            result = run_wrk(f"{base}/v1/event", body, script, args, connections)
+            result = run_wrk(f"{base}/v1/event", body, script, args, connections, collector)
             inserts = (inserts_so_far(server) - before) / (time.monotonic() - started)
             ok = answered(result, args)
             lines.append(
                 f"{'candor serve → ClickHouse, ' + label:44}{ok:>10,.0f}"
                 f"{ok * size:>11,.0f}{result['p50']:>9.1f}{result['p99']:>9.1f}"
-                f"{inserts:>11.1f}"
+                f"{inserts:>11.1f}  CPU µs/event: collector {result['cpu_us'] / size:.1f}, "
+                f"store process {result['store_cpu_us'] / size:.1f}"
                 + (f"  (and {result['non2xx']:,.0f} immediate 503s)" if result["non2xx"] else "")
             )
             if size == 1:
