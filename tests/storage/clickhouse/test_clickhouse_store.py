@@ -146,6 +146,30 @@ def test_questions_read_only_their_range(ch_store: ClickHouseStore) -> None:
         connection.rows = unlimited  # type: ignore[method-assign]
 
 
+@pytest.mark.parametrize("url_fixture", ["chdb_url", "clickhouse_url"])
+def test_a_store_from_before_the_day_column_still_answers(
+    request: pytest.FixtureRequest, url_fixture: str
+) -> None:
+    """A store whose events table was created before the `day` column existed is read
+    through toDate(received_at), with the same answers."""
+    url = request.getfixturevalue(url_fixture)
+    first: ClickHouseStore = open_store(url)  # type: ignore[assignment]
+    try:
+        first.questions._con.run(f"ALTER TABLE {first.layout.local('events')} DROP COLUMN day")
+    finally:
+        first.close()
+    store = open_store(url)
+    try:
+        iid = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
+        store.commit([Submission([row(installation_id=iid) for _ in range(3)], DAY, b"x")])
+        totals = store.usage_totals(RANGE, NO_FILTERS)
+        assert (totals.events, totals.installations, totals.new_installations) == (3, 1, 1)
+        daily = store.installation_counts(RANGE, NO_FILTERS).daily
+        assert [(d.day, d.active, d.new) for d in daily] == [(DAY.date(), 1, 1)]
+    finally:
+        store.close()
+
+
 def test_a_key_committed_by_one_store_replays_through_another(
     request: pytest.FixtureRequest,
 ) -> None:
