@@ -172,16 +172,18 @@ class ClickHouseStore:
             if resolution.rows:
                 self._insert_rows(resolution.rows)
             fresh = [
-                (key, answer.decode("utf-8", "surrogateescape"), now)
+                (key, answer.decode("utf-8", "surrogateescape"))
                 for key, answer in zip(plan.keys, plan.answers, strict=True)
                 if key not in held
             ]
             if fresh:
+                keys, answers = zip(*fresh, strict=True)
                 self._con.insert(
                     self.layout.table("idempotency_keys"),
                     ("key", "answer", "created_at"),
-                    [(k, a, _aware(at)) for k, a, at in fresh],
+                    [keys, answers, self._times([now] * len(fresh))],
                     self._insert_settings,
+                    columnar=True,
                 )
             return resolution.outcomes
 
