@@ -11,7 +11,6 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 import candor.client
-from candor.client import telemetry as telemetry_module
 from candor.schema import INTERNAL_ERROR, INTERRUPTED, USAGE_ERROR
 from tests.client.harness import cli_env, spooled_events, wait_for_sender
 
@@ -28,10 +27,10 @@ NOT_AT_IMPORT = {"json", "re", "typing", "fcntl", "candor.schema"}
 
 # The modules a record() loads beyond `import candor.client`, when no sender is to be started.
 RECORDING_MODULES = {"candor.client.recording"}
-# What an opted-out run of a Click CLI loads beyond the plain program: the client's two modules
+# What an opted-out run of a Click CLI loads beyond the plain program: the client's package
 # and the Click integration, nothing more (no json, no schema, no fcntl, no contextvars).
 OPTED_OUT_LAYER = {
-    "candor.client", "candor.client.telemetry", "candor.integrations", "candor.integrations.click",
+    "candor.client", "candor.integrations", "candor.integrations.click",
 }  # fmt: skip
 PLAIN_PROGRAM = {"candor", "candor.demo", "candor.demo.your_cli"}  # the packages, the program
 # Runs a program's `info` command and prints, last on stdout, the modules it loaded; without
@@ -97,10 +96,10 @@ def test_all_is_sorted_and_complete() -> None:
 
 
 def test_reserved_codes_match_the_schema() -> None:
-    """telemetry.py's copies of the reserved error codes equal the schema's (no schema import)."""
-    assert telemetry_module.INTERNAL_ERROR == INTERNAL_ERROR
-    assert telemetry_module.INTERRUPTED == INTERRUPTED
-    assert telemetry_module.USAGE_ERROR == USAGE_ERROR
+    """candor.client's copies of the reserved error codes equal the schema's (no schema import)."""
+    assert candor.client._INTERNAL_ERROR == INTERNAL_ERROR
+    assert candor.client._INTERRUPTED == INTERRUPTED
+    assert candor.client._USAGE_ERROR == USAGE_ERROR
 
 
 def test_import_loads_nothing_heavy() -> None:
@@ -113,7 +112,7 @@ def test_import_loads_nothing_heavy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     loaded = set(result.stdout.split())
-    assert "candor.client.telemetry" in loaded  # the probe really imported the client
+    assert "candor.client" in loaded  # the probe really imported the client
     assert not {name.split(".")[0] for name in loaded} & FORBIDDEN
     assert not loaded & NOT_AT_IMPORT
     assert not non_stdlib(loaded)
@@ -191,7 +190,7 @@ def loaded_by_run(code: str, env: dict[str, str]) -> set[str]:
 
 
 def test_opted_out_click_run_loads_only_the_thin_layer(home: Path) -> None:
-    """Opted out, your-cli loads only the client's two modules and the Click integration more
+    """Opted out, your-cli loads only the client's package and the Click integration more
     than its plain Click program does; the plain program loads nothing of telemetry."""
     env = cli_env(home, YOUR_PLATFORM_TELEMETRY_OPT_OUT="1")
     plain = loaded_by_run("from candor.demo.your_cli import cli", env)

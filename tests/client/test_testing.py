@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from candor.client.telemetry import CAPTURE_INSTALLATION_ID
+from candor.client import _CAPTURE_INSTALLATION_ID as CAPTURE_INSTALLATION_ID
 from candor.schema import FIELD_NAMES, validate_event
 from candor.testing import capture_events
 from tests.client.harness import files_under, spooled_events

@@ -2,7 +2,7 @@
 
 `candor.schema` validates the pattern fields with string operations (`FAST_CHECKS`), because
 compiling the published patterns cost every recording CLI run more than the rest of the
-validation; the client's copy of the error-code rule (`candor.client.telemetry`) spares an
+validation; the client's copy of the error-code rule (`candor.client`) spares an
 opted-out run the schema's import. Both must agree with `re.fullmatch(pattern, value)` on
 every string: hypothesis generates matching strings, near misses (one character replaced,
 inserted or removed) and free text over each pattern's alphabet plus look-alike characters.
@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from candor import schema
-from candor.client.telemetry import valid_error_code
+from candor.client import _valid_error_code as valid_error_code
 
 EXAMPLES = 400
 # Characters near each rule's edges: upper case, separators, whitespace, a trailing newline's

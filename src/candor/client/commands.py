@@ -23,8 +23,8 @@ from candor.client.errors import TelemetryError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from candor.client import Telemetry
     from candor.client.status import TelemetryStatus
-    from candor.client.telemetry import Telemetry
 
 ACTIONS = ("enable", "disable", "status", "show")
 EXIT_OK = 0

@@ -13,24 +13,30 @@ Precedence, first match wins:
 The environment is read once into `Switches` and passed down; nothing here touches a file.
 Where events may go is a consent rule too: https://, or http:// to loopback only
 (`endpoint_problem`). Each rule is implemented where a run needs it (one module more costs
-each run ~0.3 M instructions): the environment's in candor.client.telemetry, which every run
-loads, the endpoint's in candor.client.recording, which a recording run loads. This module
-holds the config's part and the names of all the rules, for `telemetry status`
-(`candor.client.status`); the first-run notice is in `candor.client.notice`.
+each run ~0.3 M instructions): the environment's in the package candor.client (private
+names), which every run loads, the endpoint's in candor.client.recording, which a recording
+run loads. This module holds the config's part and the names of all the rules, for
+`telemetry status` (`candor.client.status`); the first-run notice is in `candor.client.notice`.
 """
 
 from __future__ import annotations
 
 # The rules' implementations, under the names this module documents.
+from candor.client import _DO_NOT_TRACK as DO_NOT_TRACK
+from candor.client import _do_not_track as do_not_track
+from candor.client import _env_prefix as env_prefix
+from candor.client import _flag as flag
+from candor.client import _opts_out as opts_out
+from candor.client import _Switches as Switches
 from candor.client.recording import LOOPBACK_HOSTS as LOOPBACK_HOSTS
 from candor.client.recording import endpoint_problem as endpoint_problem
 from candor.client.recording import is_loopback as is_loopback
-from candor.client.telemetry import DO_NOT_TRACK as DO_NOT_TRACK
-from candor.client.telemetry import Switches as Switches
-from candor.client.telemetry import do_not_track as do_not_track
-from candor.client.telemetry import env_prefix as env_prefix
-from candor.client.telemetry import flag as flag
-from candor.client.telemetry import opts_out as opts_out
+
+__all__ = [
+    "DO_NOT_TRACK", "LOOPBACK_HOSTS", "SOURCE_CONFIG", "SOURCE_DEFAULT", "SOURCE_NO_HOME",
+    "SOURCE_UNREADABLE", "Switches", "config_decision", "do_not_track", "endpoint_problem",
+    "env_prefix", "flag", "is_loopback", "opts_out",
+]  # fmt: skip
 
 SOURCE_CONFIG = "config"
 SOURCE_DEFAULT = "default"

@@ -1,6 +1,6 @@
 """The client's named errors. None of them ever reaches the host CLI's user as a traceback.
 
-`Telemetry.record()` and sessions swallow every error (the one catch-all is in telemetry.py);
+`Telemetry.record()` and sessions swallow every error (the one catch-all: `Telemetry._guard`);
 `telemetry enable|disable` turn these into a one-line message and exit status 1::
 
     TelemetryError                  anything telemetry could not do

@@ -1,6 +1,6 @@
 """Everything a CLI run that records an event executes, in one module.
 
-Once the environment has consented (telemetry.py decides that before any import), recording
+Once the environment has consented (the package decides that before any import), recording
 is: read the config without a lock, build the event and check it against the schema, append
 one line to the spool, and start a sender if one is needed. Each module a run loads costs the
 host CLI ~0.3 M instructions (finding, reading and unmarshalling it), about a tenth of a
@@ -41,8 +41,8 @@ TYPE_CHECKING = False  # the typing module would cost the host CLI an import
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
+    from candor.client import Telemetry
     from candor.client.errors import ConfigError, CorruptConfigError
-    from candor.client.telemetry import Telemetry
 
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
@@ -903,9 +903,9 @@ def record(telemetry: Telemetry, command: str, duration_ms: float, error_code: s
         )
 
     if telemetry._capture is not None:  # candor.testing: no consent, no file, no network
-        from candor.client.telemetry import CAPTURE_INSTALLATION_ID  # loaded: a dict lookup
+        from candor.client import _CAPTURE_INSTALLATION_ID  # loaded: a dict lookup
 
-        telemetry._capture.append(event(CAPTURE_INSTALLATION_ID))
+        telemetry._capture.append(event(_CAPTURE_INSTALLATION_ID))
         return
     if telemetry.home_problem:
         return

@@ -15,7 +15,7 @@ from candor.client.consent import (
 
 TYPE_CHECKING = False  # the typing module would cost the host CLI an import
 if TYPE_CHECKING:
-    from candor.client.telemetry import Telemetry
+    from candor.client import Telemetry
 
 
 class TelemetryStatus:

@@ -18,13 +18,13 @@ import sys
 import threading  # loaded by Click itself: free here, unlike contextvars (a C extension)
 from typing import TYPE_CHECKING, Any
 
-from candor.client.telemetry import INTERNAL_ERROR
+from candor.client import _INTERNAL_ERROR as INTERNAL_ERROR
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from candor.client import Telemetry
-    from candor.client.telemetry import Session
+    from candor.client import _Session as Session
 
     # (action, as_json, limit): print the answer, exit on failure
     Answer = Callable[[str, bool, int | None], None]

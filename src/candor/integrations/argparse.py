@@ -36,13 +36,13 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from candor.client.telemetry import USAGE_ERROR
+from candor.client import _USAGE_ERROR as USAGE_ERROR
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from candor.client import Telemetry
-    from candor.client.telemetry import Session
+    from candor.client import _Session as Session
 
 __all__ = ["Instrumented", "instrument"]
 

@@ -24,7 +24,9 @@ What it does:
 
 How it follows a run without changing it: see `candor.integrations._clicklike`. A program
 the environment opts out (DO_NOT_TRACK, `{P}_TELEMETRY_OPT_OUT`) records nothing, so it gets only
-the `telemetry` group and a check at `main`: the following layer is loaded (and attached) only
+the `telemetry` group (whose commands load on use) and a check at `main`, decided from the
+environment the `Telemetry` read (`_Switches`, the one copy of the rule): `_clicklike`, the
+following layer, is loaded (and attached) only
 if recording turns out to be wanted after all (`candor.testing.capture_events`, a rebind).
 """
 
@@ -34,7 +36,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from candor.client.telemetry import INTERNAL_ERROR, INTERRUPTED, USAGE_ERROR
+from candor.client import _INTERRUPTED as INTERRUPTED
+from candor.client import _USAGE_ERROR as USAGE_ERROR
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -74,7 +77,6 @@ def instrument(group: click.Group, telemetry: Telemetry) -> click.Group:
     if opted_out is not None:
         if _records_nothing(telemetry):
             opted_out.telemetry = telemetry
-            _declare_click_errors(telemetry)
             return group
         opted_out.undo(group)
     elif _records_nothing(telemetry) and not hasattr(group, _STATE_ATTR):
@@ -91,13 +93,6 @@ def _records_nothing(telemetry: Telemetry) -> bool:
     mode wants to say "off by ..." at the end of each run."""
     switches = telemetry.switches
     return telemetry._capture is None and not switches.debug and switches.decision() is not None
-
-
-def _declare_click_errors(telemetry: Telemetry) -> None:
-    # As _clicklike.attach does: a code the author declared (in the MRO) is kept.
-    for exc_type, code in CLICK_ERROR_CODES:
-        if telemetry.error_code_for(exc_type.__new__(exc_type)) == INTERNAL_ERROR:
-            telemetry.declare_error(exc_type, code)
 
 
 class _OptedOut:
@@ -129,7 +124,8 @@ class _OptedOut:
 
         setattr(group, "main", main)  # noqa: B010 - mypy forbids assigning to a method directly
         setattr(group, _OPTED_OUT_ATTR, self)
-        _declare_click_errors(self.telemetry)
+        # Click's errors get their codes when the root is instrumented fully (`attach`): a run
+        # that records nothing needs none.
 
     def undo(self, group: click.Group) -> None:
         """Back to the plain program, for `attach` to instrument it fully."""
@@ -147,26 +143,12 @@ def _echo(text: str, to_stderr: bool) -> None:
     click.echo(text, err=to_stderr)
 
 
-LIMIT_HELP = "Show only the newest N events."
-
-
 def _telemetry_command(answer: Answer, chain_mode: bool) -> click.Command:
     """The `telemetry` group: enable, disable, status [--json], show [--json] [--limit N]."""
     if chain_mode:
-        # json, which commands.py loads, is not needed by a run that does not record.
-        from candor.client.commands import ACTIONS
+        from candor.integrations.click_commands import chain_command
 
-        # A group in chain mode may not hold groups: one command takes the action instead.
-        @click.command(name=TELEMETRY_COMMAND)
-        @click.argument("action", type=click.Choice(ACTIONS))
-        @click.option("--json", "as_json", is_flag=True, help="Print status or show as JSON.")
-        @click.option("--limit", type=click.IntRange(min=1), help=LIMIT_HELP)
-        def single(action: str, as_json: bool, limit: int | None) -> None:
-            """See or change the anonymous usage telemetry this CLI sends."""
-            answer(action, as_json, limit)
-
-        return single
-
+        return chain_command(answer)
     return _TelemetryGroup(answer)
 
 
@@ -174,8 +156,9 @@ class _TelemetryGroup(click.Group):
     """The `telemetry` group; its commands are built when it is first asked for one.
 
     instrument() runs at every start of the host CLI, and almost no run is a `telemetry`
-    command: building its four commands (decorators, options, parameter types) would cost
-    each of them tens of microseconds for nothing.
+    command: building its four commands (decorators, options, parameter types), even loading
+    the module that builds them (`candor.integrations.click_commands`), would cost each of
+    them for nothing.
     """
 
     def __init__(self, answer: Answer) -> None:
@@ -188,7 +171,9 @@ class _TelemetryGroup(click.Group):
     def _build(self) -> None:
         answer, self._answer = self._answer, None
         if answer is not None:
-            for command in _telemetry_commands(answer):
+            from candor.integrations.click_commands import telemetry_commands
+
+            for command in telemetry_commands(answer):
                 self.add_command(command)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
@@ -198,35 +183,6 @@ class _TelemetryGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._build()
         return super().list_commands(ctx)
-
-
-def _telemetry_commands(answer: Answer) -> list[click.Command]:
-    """enable, disable, status [--json], show [--json] [--limit N]."""
-
-    @click.command()
-    def enable() -> None:
-        """Turn telemetry on (it is on by default)."""
-        answer("enable", False, None)
-
-    @click.command()
-    def disable() -> None:
-        """Turn telemetry off and delete events not yet sent and the record of sent ones."""
-        answer("disable", False, None)
-
-    @click.command()
-    @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-    def status(as_json: bool) -> None:
-        """Show whether telemetry is on and why, its files, and what is queued."""
-        answer("status", as_json, None)
-
-    @click.command()
-    @click.option("--json", "as_json", is_flag=True, help="Print the events as JSON.")
-    @click.option("--limit", type=click.IntRange(min=1), metavar="N", help=LIMIT_HELP)
-    def show(as_json: bool, limit: int | None) -> None:
-        """List the events this machine sent and those still queued, newest first."""
-        answer("show", as_json, limit)
-
-    return [enable, disable, status, show]
 
 
 _flavours: list[Flavour] = []

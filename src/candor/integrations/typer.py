@@ -26,7 +26,8 @@ import typer  # type: ignore[import-not-found, unused-ignore]
 import typer.core  # type: ignore[import-not-found, unused-ignore]
 import typer.main  # type: ignore[import-not-found, unused-ignore]
 
-from candor.client.telemetry import INTERRUPTED, USAGE_ERROR
+from candor.client import _INTERRUPTED as INTERRUPTED
+from candor.client import _USAGE_ERROR as USAGE_ERROR
 from candor.integrations._clicklike import TELEMETRY_COMMAND, Flavour, attach
 
 if TYPE_CHECKING:
