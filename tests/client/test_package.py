@@ -32,6 +32,10 @@ RECORDING_MODULES = {"candor.client.recording"}
 OPTED_OUT_LAYER = {
     "candor.client", "candor.integrations", "candor.integrations.click",
 }  # fmt: skip
+# What a recording run of a Click CLI loads beyond the plain program when it starts no sender:
+# the client's package and its recording module, the Click integration and the layer that
+# follows a run; not the module that builds the `telemetry` commands.
+RECORDING_LAYER = OPTED_OUT_LAYER | {"candor.client.recording", "candor.integrations._clicklike"}
 PLAIN_PROGRAM = {"candor", "candor.demo", "candor.demo.your_cli"}  # the packages, the program
 # Runs a program's `info` command and prints, last on stdout, the modules it loaded; without
 # json, so that json's absence can be seen.
@@ -204,3 +208,28 @@ def test_opted_out_click_run_loads_only_the_thin_layer(home: Path) -> None:
     assert {name for name in plain if name.startswith("candor")} == PLAIN_PROGRAM
     assert instrumented - plain == OPTED_OUT_LAYER
     assert not (home / ".your-platform").exists()
+
+
+def test_recording_click_run_loads_only_the_recording_layer(home: Path) -> None:
+    """Recording (delivery backing off, so no sender starts), your-cli loads the client's
+    package, its recording module and the two integration modules more than its plain Click
+    program does: not the `telemetry` commands' builder, no other client module."""
+    directory = home / ".your-platform"
+    directory.mkdir(mode=0o700)
+    (directory / "config.json").write_text(
+        '{"installation_id": "3f1c2b4a-9d8e-4f7a-8b6c-5d4e3f2a1b0c",'
+        ' "telemetry": {"notice_shown": true}}'
+    )
+    (directory / "telemetry-state.json").write_text(
+        json.dumps({"failures": 1, "next_attempt_at": time.time() + 3600})
+    )
+    env = cli_env(home)
+    plain = loaded_by_run("from candor.demo.your_cli import cli", env)
+    instrumented = loaded_by_run(
+        "from candor.demo.your_cli import cli, create_telemetry\n"
+        "from candor.integrations.click import instrument\n"
+        "instrument(cli, create_telemetry())",
+        env,
+    )
+    assert [event["command"] for event in spooled_events(home)] == ["info"]  # it did record
+    assert {name for name in instrumented - plain if name.startswith("candor")} == RECORDING_LAYER
