@@ -40,7 +40,6 @@ from candor.client import _INTERRUPTED as INTERRUPTED
 from candor.client import _USAGE_ERROR as USAGE_ERROR
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from typing import Any
 
     from candor.client import Telemetry
@@ -73,14 +72,17 @@ def instrument(group: click.Group, telemetry: Telemetry) -> click.Group:
             "instrument() needs the root click.Group; for a single command, wrap its body in "
             "telemetry.session(...)"
         )
-    opted_out: _OptedOut | None = group.__dict__.get(_OPTED_OUT_ATTR)
+    opted_out: list[Any] | None = group.__dict__.get(_OPTED_OUT_ATTR)
     if opted_out is not None:
         if _records_nothing(telemetry):
-            opted_out.telemetry = telemetry
+            opted_out[0] = telemetry
             return group
-        opted_out.undo(group)
+        # Back to the plain program, for `attach` to instrument it fully.
+        setattr(group, "main", opted_out[1])  # noqa: B010
+        group.commands.pop(TELEMETRY_COMMAND, None)
+        delattr(group, _OPTED_OUT_ATTR)
     elif _records_nothing(telemetry) and not hasattr(group, _STATE_ATTR):
-        _OptedOut(telemetry).attach(group)
+        _attach_opted_out(group, telemetry)
         return group
     from candor.integrations._clicklike import attach
 
@@ -95,48 +97,37 @@ def _records_nothing(telemetry: Telemetry) -> bool:
     return telemetry._capture is None and not switches.debug and switches.decision() is not None
 
 
-class _OptedOut:
+def _attach_opted_out(group: click.Group, telemetry: Telemetry) -> None:
     """An opted-out root: the `telemetry` group, and `main` checking whether to record after all.
 
     A root in this state is the plain program plus the `telemetry` group: nothing wraps its
-    commands, so the run costs what the uninstrumented program costs.
+    commands, so the run costs what the uninstrumented program costs. Closures rather than a
+    class: creating a class costs each run more than the few lines here.
     """
+    if TELEMETRY_COMMAND in group.commands:
+        raise ValueError(f"{group.name!r} already has a {TELEMETRY_COMMAND!r} command")
+    # [the Telemetry it answers for (a rebind replaces it), the plain program's main]
+    state: list[Any] = [telemetry, group.main]
+    original_main = group.main
 
-    __slots__ = ("original_main", "telemetry")
-
-    def __init__(self, telemetry: Telemetry) -> None:
-        self.telemetry = telemetry
-        self.original_main: Callable[..., Any] | None = None
-
-    def attach(self, group: click.Group) -> None:
-        if TELEMETRY_COMMAND in group.commands:
-            raise ValueError(f"{group.name!r} already has a {TELEMETRY_COMMAND!r} command")
-        command = _telemetry_command(self.answer, bool(getattr(group, "chain", False)))
-        setattr(command, _MANAGEMENT_ATTR, True)
-        group.add_command(command)
-        self.original_main = original_main = group.main
-
-        def main(*args: Any, **kwargs: Any) -> Any:
-            if _records_nothing(self.telemetry):
-                return original_main(*args, **kwargs)
-            instrument(group, self.telemetry)  # capturing now: follow this run after all
-            return group.main(*args, **kwargs)
-
-        setattr(group, "main", main)  # noqa: B010 - mypy forbids assigning to a method directly
-        setattr(group, _OPTED_OUT_ATTR, self)
-        # Click's errors get their codes when the root is instrumented fully (`attach`): a run
-        # that records nothing needs none.
-
-    def undo(self, group: click.Group) -> None:
-        """Back to the plain program, for `attach` to instrument it fully."""
-        setattr(group, "main", self.original_main)  # noqa: B010
-        group.commands.pop(TELEMETRY_COMMAND, None)
-        delattr(group, _OPTED_OUT_ATTR)
-
-    def answer(self, action: str, as_json: bool, limit: int | None = None) -> None:
+    def answer(action: str, as_json: bool, limit: int | None = None) -> None:
         from candor.integrations._clicklike import _answerer, _Instrumentation
 
-        _answerer(_Instrumentation(None, self.telemetry, click_flavour()))(action, as_json, limit)
+        _answerer(_Instrumentation(None, state[0], click_flavour()))(action, as_json, limit)
+
+    def main(*args: Any, **kwargs: Any) -> Any:
+        if _records_nothing(state[0]):
+            return original_main(*args, **kwargs)
+        instrument(group, state[0])  # capturing now: follow this run after all
+        return group.main(*args, **kwargs)
+
+    command = _telemetry_command(answer, bool(getattr(group, "chain", False)))
+    setattr(command, _MANAGEMENT_ATTR, True)
+    group.add_command(command)
+    setattr(group, "main", main)  # noqa: B010 - mypy forbids assigning to a method directly
+    setattr(group, _OPTED_OUT_ATTR, state)
+    # Click's errors get their codes when the root is instrumented fully (`attach`): a run
+    # that records nothing needs none.
 
 
 def _echo(text: str, to_stderr: bool) -> None:
@@ -149,40 +140,41 @@ def _telemetry_command(answer: Answer, chain_mode: bool) -> click.Command:
         from candor.integrations.click_commands import chain_command
 
         return chain_command(answer)
-    return _TelemetryGroup(answer)
+    return _telemetry_group(answer)
 
 
-class _TelemetryGroup(click.Group):
+def _telemetry_group(answer: Answer) -> click.Group:
     """The `telemetry` group; its commands are built when it is first asked for one.
 
     instrument() runs at every start of the host CLI, and almost no run is a `telemetry`
     command: building its four commands (decorators, options, parameter types), even loading
     the module that builds them (`candor.integrations.click_commands`), would cost each of
-    them for nothing.
+    them for nothing. A plain `click.Group` whose two lookups build the commands first, then
+    give way to the class's own: a subclass would cost each run its creation.
     """
+    group = click.Group(
+        name=TELEMETRY_COMMAND, help="See or change the anonymous usage telemetry this CLI sends."
+    )
 
-    def __init__(self, answer: Answer) -> None:
-        super().__init__(
-            name=TELEMETRY_COMMAND,
-            help="See or change the anonymous usage telemetry this CLI sends.",
-        )
-        self._answer: Answer | None = answer
-
-    def _build(self) -> None:
-        answer, self._answer = self._answer, None
-        if answer is not None:
+    def build() -> None:
+        if "get_command" in group.__dict__:  # the first lookup
+            del group.get_command, group.list_commands
             from candor.integrations.click_commands import telemetry_commands
 
             for command in telemetry_commands(answer):
-                self.add_command(command)
+                group.add_command(command)
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        self._build()
-        return super().get_command(ctx, cmd_name)
+    def get_command(ctx: click.Context, cmd_name: str) -> click.Command | None:
+        build()
+        return group.get_command(ctx, cmd_name)
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        self._build()
-        return super().list_commands(ctx)
+    def list_commands(ctx: click.Context) -> list[str]:
+        build()
+        return group.list_commands(ctx)
+
+    setattr(group, "get_command", get_command)  # noqa: B010
+    setattr(group, "list_commands", list_commands)  # noqa: B010
+    return group
 
 
 _flavours: list[Flavour] = []
