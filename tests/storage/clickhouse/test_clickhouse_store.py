@@ -146,6 +146,32 @@ def test_questions_read_only_their_range(ch_store: ClickHouseStore) -> None:
         connection.rows = unlimited  # type: ignore[method-assign]
 
 
+def test_error_counts_read_the_events_twice(ch_store: ClickHouseStore) -> None:
+    """The error question passes over the range's events twice when no dimension needs
+    folding: once for events, failures and the installations with a failure per command and
+    per version (-If combinators), once for the failures by error code; each pass hashes
+    installation ids (the dashboard's cost on 10 M events)."""
+    failed = {"status": "failure", "error_code": "E_NET"}
+    ch_store.commit([Submission([row(), row(**failed), row(**failed)], DAY, b"x")])
+    connection = ch_store.questions._con
+    unlimited = connection.rows
+    statements: list[str] = []
+
+    def counted(sql: str, settings: dict[str, int | str] | None = None) -> list[tuple[object, ...]]:
+        statements.append(sql)
+        return unlimited(sql, settings)
+
+    connection.rows = counted  # type: ignore[method-assign]
+    try:
+        counts = ch_store.error_counts(RANGE, NO_FILTERS)
+    finally:
+        connection.rows = unlimited  # type: ignore[method-assign]
+    tallies = [(t.name, t.events, t.failures, t.installations_failing) for t in counts.by_command]
+    assert tallies == [("build", 3, 2, 2)]
+    assert [(t.error_code, t.events) for t in counts.by_code] == [("E_NET", 2)]
+    assert len(statements) == 2
+
+
 @pytest.mark.parametrize("url_fixture", ["chdb_url", "clickhouse_url"])
 def test_a_store_from_before_the_day_column_still_answers(
     request: pytest.FixtureRequest, url_fixture: str

@@ -243,11 +243,17 @@ class Questions:
                 scope,
                 ["command", "cli_version"],
                 [["command"], ["cli_version"]],
-                {"ev": EVENTS, "f": ("countIf(status = 'failure')", "sum")},
+                {
+                    "ev": EVENTS,
+                    "f": ("countIf(status = 'failure')", "sum"),
+                    # The installations with a failure, in the same pass (-If): a statement of
+                    # its own read and filtered every event again.
+                    "u": (f"uniqExactStateIf(installation_id, {failed})", "uniqExactMerge"),
+                },
                 derived=dims,
             )
             by: tuple[dict[Any, int], dict[Any, int]] = ({}, {})
-            for g, command, version, events, _ in rows:
+            for g, command, version, events, _, _ in rows:
                 by[g][command if g == 0 else version] = int(events)
             return rows, {"command": by[0], "cli_version": by[1]}
 
@@ -264,15 +270,10 @@ class Questions:
 
         sums = self._folded(["command", "cli_version"], ask_sums)
         codes = self._folded(["error_code"], ask_codes)
-        failing = self._grouping_sets(
-            scope, ["command", "cli_version"], [["command"], ["cli_version"]], {"u": INSTALLS},
-            where=failed, derived=dims,
-        )  # fmt: skip
-        hit = {(g, c if g == 0 else v): int(u) for g, c, v, u in failing}
         tallies: tuple[list[FailureTally], list[FailureTally]] = ([], [])
-        for g, command, version, events, failures in sums:
+        for g, command, version, events, failures, hit in sums:
             name = command if g == 0 else version
-            tallies[g].append(FailureTally(name, int(events), int(failures), hit.get((g, name), 0)))
+            tallies[g].append(FailureTally(name, int(events), int(failures), int(hit)))
         return ErrorCounts(
             by_code=[ErrorTally(None, code, int(ev), int(u)) for g, _, code, ev, u in codes if g],
             by_command_and_code=[
