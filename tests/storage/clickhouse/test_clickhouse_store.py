@@ -172,6 +172,33 @@ def test_error_counts_read_the_events_twice(ch_store: ClickHouseStore) -> None:
     assert len(statements) == 2
 
 
+def test_new_installations_come_from_their_first_days(ch_store: ClickHouseStore) -> None:
+    """Unfiltered, on a range that starts after the earliest stored day, the installations
+    question hashes the range's installation ids once (active per day and week): the new
+    ones per day are the installations table's first days, not a second pass grouping the
+    range's events per installation."""
+    earlier, later = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d", "b1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
+    ch_store.commit([Submission([row(installation_id=earlier)], DAY - dt.timedelta(days=3), b"x")])
+    ch_store.commit([Submission([row(installation_id=i) for i in (earlier, later)], DAY, b"x")])
+    connection = ch_store.questions._con
+    unlimited = connection.rows
+    statements: list[str] = []
+
+    def counted(sql: str, settings: dict[str, int | str] | None = None) -> list[tuple[object, ...]]:
+        statements.append(sql)
+        return unlimited(sql, settings)
+
+    connection.rows = counted  # type: ignore[method-assign]
+    try:
+        daily = ch_store.installation_counts(RANGE, NO_FILTERS).daily
+    finally:
+        connection.rows = unlimited  # type: ignore[method-assign]
+    assert [(d.day, d.active, d.new) for d in daily] == [(DAY.date(), 2, 1)]
+    events = ch_store.layout.table("events")
+    hashing = [sql for sql in statements if f"{events} " in sql and "installation_id" in sql]
+    assert len(hashing) == 1
+
+
 @pytest.mark.parametrize("url_fixture", ["chdb_url", "clickhouse_url"])
 def test_a_store_from_before_the_day_column_still_answers(
     request: pytest.FixtureRequest, url_fixture: str

@@ -102,12 +102,7 @@ class Questions:
     def _per_installation(self, scope: Scope, measures: str = "") -> str:
         """SQL: one row per installation in the scope with its first day there (`first`) and
         whether that is its first day ever (`new`), plus `measures` (", count() AS ev")."""
-        first_days = (
-            f"SELECT installation_id, toDate(minMerge(first_seen)) AS first_day "
-            f"FROM {self._layout.table('installations')} GROUP BY installation_id "
-            f"HAVING first_day >= {literal(scope.time_range.start)} "
-            f"AND first_day <= {literal(scope.time_range.end)}"
-        )
+        first_days = self._first_days(scope)
         # An installation is new in the scope when its first day in it is its first ever
         # (every event is on or after that day). Checked once per installation, not per event:
         # the tuple IN per event was most of the overview's and installations' time.
@@ -116,6 +111,33 @@ class Questions:
             f"({first_days}) AS new FROM (SELECT installation_id, "
             f"min({self._day}) AS first{measures} FROM {self._events} "
             f"WHERE {scope.where()} GROUP BY installation_id)"
+        )
+
+    def _new_from_first_days(self, scope: Scope) -> dict[Any, int] | None:
+        """New installations per day, read from the installations table alone, when that is
+        exact: with no filters, and when the range starts after the earliest day still stored.
+        Prunes remove every event before a moment, so an installation whose first day is after
+        the earliest stored day still has its first event, in the range: it is new that day.
+        Otherwise None (the caller groups the range's events per installation)."""
+        if scope.filters.columns():
+            return None
+        ((earliest,),) = self._con.rows(f"SELECT min({self._day}) FROM {self._events}")
+        if earliest >= scope.time_range.start:  # an empty store answers 1970-01-01
+            return None
+        return dict(
+            self._con.rows(
+                f"SELECT first_day, count() FROM ({self._first_days(scope)}) GROUP BY first_day"
+            )
+        )
+
+    def _first_days(self, scope: Scope) -> str:
+        """SQL: the installations whose first event ever is in the scope's range, with its
+        day (`first_day`)."""
+        return (
+            f"SELECT installation_id, toDate(minMerge(first_seen)) AS first_day "
+            f"FROM {self._layout.table('installations')} GROUP BY installation_id "
+            f"HAVING first_day >= {literal(scope.time_range.start)} "
+            f"AND first_day <= {literal(scope.time_range.end)}"
         )
 
     def _folded(
@@ -290,12 +312,14 @@ class Questions:
             f"FROM {self._events} WHERE {scope.where()} GROUP BY day) "
             f"ARRAY JOIN [0, 1] AS g GROUP BY g, k"
         )
-        new = dict(
-            self._con.rows(
-                f"SELECT first, count() FROM ({self._per_installation(scope)}) "
-                f"WHERE new GROUP BY first"
+        new = self._new_from_first_days(scope)
+        if new is None:
+            new = dict(
+                self._con.rows(
+                    f"SELECT first, count() FROM ({self._per_installation(scope)}) "
+                    f"WHERE new GROUP BY first"
+                )
             )
-        )
         return InstallationCounts(
             daily=[DayCount(day, int(u), int(new.get(day, 0))) for g, day, u in rows if g == 0],
             weekly=[WeekCount(week, int(u)) for g, week, u in rows if g == 1],
