@@ -103,6 +103,26 @@ def test_the_telemetry_sub_app_answers_and_records_nothing(telemetry: Telemetry)
     assert events == []
 
 
+def test_the_telemetry_sub_app_is_made_only_when_a_run_asks_for_it(telemetry: Telemetry) -> None:
+    """Making the sub-app costs a run ~0.8 ms: a run of another command never makes it; the
+    root's help lists it and `telemetry status` reaches it, as before."""
+    app = instrument(make_typer_app(), telemetry)
+    runner = CliRunner()
+    with capture_events(telemetry) as events:
+        deployed = runner.invoke(app, ["deploy", "web"])
+        made_by_deploy = "telemetry" in app.commands
+        listed = runner.invoke(app, ["--help"])
+    status = runner.invoke(
+        instrument(make_typer_app(), telemetry), ["telemetry", "status", "--json"]
+    )
+    assert (deployed.exit_code, listed.exit_code, status.exit_code) == (0, 0, 0)
+    assert not made_by_deploy
+    assert "telemetry" in listed.stdout
+    assert "telemetry" in app.commands  # made by the help's listing, once
+    assert isinstance(json.loads(status.stdout)["enabled"], bool)
+    assert [(e["command"], e["error_code"]) for e in events] == [("deploy", None)]
+
+
 def test_a_single_command_app_is_refused(telemetry: Telemetry) -> None:
     """A Typer app with one command builds no group: a TypeError pointing at sessions."""
     app = typer.Typer()
