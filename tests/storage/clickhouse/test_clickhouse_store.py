@@ -199,6 +199,33 @@ def test_new_installations_come_from_their_first_days(ch_store: ClickHouseStore)
     assert len(hashing) == 1
 
 
+def test_usage_totals_pass_over_the_range_once(ch_store: ClickHouseStore) -> None:
+    """Unfiltered, on a range that starts after the earliest stored day, the totals are one
+    flat pass over the range's events (new installations from their first days), not a pass
+    per installation plus another for the distinct commands."""
+    earlier, later = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d", "b1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
+    ch_store.commit([Submission([row(installation_id=earlier)], DAY - dt.timedelta(days=3), b"x")])
+    failed = row(installation_id=later, status="failure", error_code="E_NET", command="test")
+    ch_store.commit([Submission([row(installation_id=earlier), failed], DAY, b"x")])
+    connection = ch_store.questions._con
+    unlimited = connection.rows
+    statements: list[str] = []
+
+    def counted(sql: str, settings: dict[str, int | str] | None = None) -> list[tuple[object, ...]]:
+        statements.append(sql)
+        return unlimited(sql, settings)
+
+    connection.rows = counted  # type: ignore[method-assign]
+    try:
+        totals = ch_store.usage_totals(RANGE, NO_FILTERS)
+    finally:
+        connection.rows = unlimited  # type: ignore[method-assign]
+    assert (totals.events, totals.failures, totals.installations, totals.new_installations,
+            totals.commands) == (2, 1, 2, 1, 2)  # fmt: skip
+    scans = f"FROM {ch_store.layout.table('events')} WHERE"
+    assert sum(sql.count(scans) for sql in statements) == 1
+
+
 @pytest.mark.parametrize("url_fixture", ["chdb_url", "clickhouse_url"])
 def test_a_store_from_before_the_day_column_still_answers(
     request: pytest.FixtureRequest, url_fixture: str

@@ -206,11 +206,20 @@ class Questions:
         measures = (
             ", count() AS ev, countIf(status = 'failure') AS f, countIf(is_interactive = 1) AS i"
         )
-        ((events, failures, active, new, interactive, used),) = self._con.rows(
-            f"SELECT sum(ev), sum(f), count(), countIf(new), sum(i), (SELECT uniqExact(command) "
-            f"FROM {self._events} WHERE {scope.where()}) "
-            f"FROM ({self._per_installation(scope, measures)})"
-        )
+        first_days = self._new_from_first_days(scope)
+        if first_days is None:
+            ((events, failures, active, new, interactive, used),) = self._con.rows(
+                f"SELECT sum(ev), sum(f), count(), countIf(new), sum(i), (SELECT "
+                f"uniqExact(command) FROM {self._events} WHERE {scope.where()}) "
+                f"FROM ({self._per_installation(scope, measures)})"
+            )
+        else:  # one flat pass: no installation's first day to find in the range
+            ((events, failures, active, interactive, used),) = self._con.rows(
+                f"SELECT count(), countIf(status = 'failure'), uniqExact(installation_id), "
+                f"countIf(is_interactive = 1), uniqExact(command) "
+                f"FROM {self._events} WHERE {scope.where()}"
+            )
+            new = sum(first_days.values())
         return Totals(
             int(events), int(failures), int(active), int(new), int(interactive), int(used)
         )
