@@ -190,3 +190,26 @@ def test_daily_counts_durations_and_bitmaps_fold_as_they_rebuild(known: Store) -
     ]
     known.execute(rollups.rebuild_sql())
     assert [known.query(sql) for sql in DAILY_TOTALS] == folded
+
+
+# Installations per day and value of each dimension, from the reach bitmaps and from the events.
+REACH_COUNTS = (
+    "SELECT day, dimension, value, sum(bit_count(b)) FROM (SELECT day, dimension, value, block, "
+    "bit_or(active) AS b FROM rollup_daily_reach GROUP BY ALL) GROUP BY ALL ORDER BY ALL"
+)
+RAW_REACH = " UNION ALL ".join(
+    f"SELECT received_at::DATE, '{dimension}', {dimension}::VARCHAR, "
+    "count(DISTINCT installation_id) FROM events GROUP BY ALL"
+    for dimension in rollups.REACH_DIMENSIONS
+)
+
+
+def test_reach_bitmaps_fold_as_they_rebuild(known: Store) -> None:
+    """The per-day bitmaps per command, version, platform and interactivity, folded one commit
+    at a time, count each day's distinct installations per value, as a rebuild does."""
+    queries.overview(known, WHOLE)  # a question folds what is pending
+    folded = known.query(REACH_COUNTS)
+    assert folded == known.query(f"{RAW_REACH} ORDER BY ALL")
+    assert {dimension for _, dimension, _, _ in folded} == set(rollups.REACH_DIMENSIONS)
+    known.execute(rollups.rebuild_sql())
+    assert known.query(REACH_COUNTS) == folded

@@ -71,6 +71,7 @@ ERRORS = "rollup_daily_errors"
 COUNTS = "rollup_daily_counts"
 DURATIONS = "rollup_daily_durations"
 ACTIVE = "rollup_daily_active"
+REACH = "rollup_daily_reach"
 PERCENTS = (50, 90, 99)  # the percentiles `Percentiles` holds, in its order
 # Bitmaps one statement may build: a query needing more runs in passes. With the collector's
 # default 96 MB limit, a third of it (each bitmap lives twice: the groups and their states).
@@ -131,15 +132,33 @@ class Scope:
         )
         return int(found)
 
-    def dimension(self, column: str) -> tuple[str, int]:
-        """SQL for `column` grouped as its top values plus OTHER, and how many groups at most."""
+    def dimension(self, column: str, over: str | None = None) -> tuple[str, int]:
+        """SQL for `column` (or the expression `over` holding its values) grouped as its top
+        values plus OTHER, and how many groups at most."""
         values, more = self.tops(column)
+        over = over or column
         if not more:
-            return column, max(1, len(values))
+            return over, max(1, len(values))
         listed = ", ".join(literal(value) for value in values)
-        return f"CASE WHEN {column} IN ({listed}) THEN {column} ELSE {literal(OTHER)} END", len(
+        return f"CASE WHEN {over} IN ({listed}) THEN {over} ELSE {literal(OTHER)} END", len(
             values
         ) + 1
+
+    def reach(self, dimension: str, value: str, *, per_day: bool = False) -> str:
+        """SQL: a relation (group, [day,] block, b) of the installations per `value` (SQL over
+        the dimension's `value`) in the range, from the per-day bitmaps of the dimension."""
+        day = "day, " if per_day else ""
+        return (
+            f"(SELECT {value} AS grp, {day}block, bit_or(active) AS b FROM {REACH} "
+            f"WHERE {self.days()} AND dimension = {literal(dimension)} GROUP BY ALL)"
+        )
+
+    def all_installations(self) -> str:
+        """SQL: a scalar subquery, the installations active in the range (no filter)."""
+        return (
+            f"(SELECT coalesce(sum(bit_count(a)), 0) FROM (SELECT bit_or(active) AS a "
+            f"FROM {ACTIVE} WHERE {self.days()} GROUP BY block))"
+        )
 
     def passes(self, bitmaps: int) -> list[tuple[int, int]]:
         """Ranges of installation numbers, each small enough for `bitmaps` bitmaps."""
@@ -214,6 +233,8 @@ def usage_totals(scope: Scope) -> Totals:
 
 
 def command_counts(scope: Scope) -> Breakdown:
+    if not scope.filtered:
+        return _whole_command_counts(scope)
     command, groups = scope.dimension("command")
 
     def statement(lo: int, hi: int) -> str:
@@ -225,6 +246,24 @@ def command_counts(scope: Scope) -> Breakdown:
         )
 
     rows = scope.in_passes(groups + 1, statement, 2)
+    tallies = [Tally(name, int(ev), int(n)) for total, name, ev, n in rows if not total]
+    total = next(Tally(None, int(ev), int(n)) for is_total, _, ev, n in rows if is_total)
+    return Breakdown(tallies, total)
+
+
+def _whole_command_counts(scope: Scope) -> Breakdown:
+    """Unfiltered: events from the daily counts, installations from the per-day bitmaps."""
+    command = scope.dimension("command")[0]
+    value = scope.dimension("command", "value")[0]
+    rows = scope.read(
+        f"WITH s AS MATERIALIZED (SELECT {command} AS grp, sum(events) AS ev FROM {COUNTS} "
+        f"WHERE {scope.rows()} GROUP BY 1), "
+        f"n AS (SELECT grp, sum(bit_count(b)) AS n FROM {scope.reach('command', value)} "
+        "GROUP BY grp) "
+        "SELECT 0, grp, ev, n FROM s JOIN n USING (grp) UNION ALL "
+        f"SELECT 1, NULL, (SELECT coalesce(sum(ev), 0) FROM s), {scope.all_installations()}",
+        (),
+    )
     tallies = [Tally(name, int(ev), int(n)) for total, name, ev, n in rows if not total]
     total = next(Tally(None, int(ev), int(n)) for is_total, _, ev, n in rows if is_total)
     return Breakdown(tallies, total)
@@ -348,24 +387,18 @@ def installation_counts(scope: Scope) -> InstallationCounts:
 
 
 def version_counts(scope: Scope) -> VersionCounts:
+    if not scope.filtered:
+        return _whole_version_counts(scope)
     version, versions = scope.dimension("cli_version")
-    # Unfiltered, the installations per day and in all come from the daily bitmaps, which
-    # leaves fewer bitmaps to build (one pass instead of two over 91 days of 10 M events).
-    whole = not scope.filtered
 
     def statement(lo: int, hi: int) -> str:
-        sql = (
+        return (
             f"WITH g AS MATERIALIZED (SELECT day, {version} AS cli_version, "
             f"{bitmap(lo, hi)} AS b FROM {USAGE} WHERE {scope.where(lo, hi)} "
             "GROUP BY 1, 2) "
             f"SELECT 0, day, cli_version, {count('b')}, day FROM g UNION ALL "
             f"SELECT 1, NULL, cli_version, {count('bit_or(b)')}, min(day) FROM g "
-            "GROUP BY cli_version"
-        )
-        if whole:
-            return sql
-        return (
-            f"{sql} UNION ALL "
+            "GROUP BY cli_version UNION ALL "
             f"SELECT 0, day, NULL, {count('bit_or(b)')}, day FROM g GROUP BY day UNION ALL "
             f"SELECT 2, NULL, NULL, {count('bit_or(b)')}, NULL FROM g"
         )
@@ -373,16 +406,7 @@ def version_counts(scope: Scope) -> VersionCounts:
     days = min(scope.time_range.days, scope.distinct("day"))
     # (day, version) groups: at most the pairs seen, and at most days × top versions
     version_days = min(scope.distinct("day, cli_version"), days * versions)
-    rows = scope.in_passes(version_days + versions + (0 if whole else days + 1), statement, 3)
-    if whole:
-        rows += scope.read(
-            f"WITH d AS MATERIALIZED (SELECT day, block, bit_or(active) AS b FROM {ACTIVE} "
-            f"WHERE {scope.days()} GROUP BY ALL) "
-            "SELECT 0, day, NULL, sum(bit_count(b)), day FROM d GROUP BY day UNION ALL "
-            "SELECT 2, NULL, NULL, coalesce(sum(bit_count(b)), 0), NULL FROM "
-            "(SELECT bit_or(b) AS b FROM d GROUP BY block)",
-            (),
-        )
+    rows = scope.in_passes(version_days + versions + days + 1, statement, 3)
     return VersionCounts(
         daily=[VersionDay(day, ver, int(n)) for kind, day, ver, n, _ in rows if kind == 0],
         versions=[VersionTotal(ver, int(n), first) for kind, _, ver, n, first in rows if kind == 1],
@@ -390,7 +414,65 @@ def version_counts(scope: Scope) -> VersionCounts:
     )
 
 
+def _whole_version_counts(scope: Scope) -> VersionCounts:
+    """Unfiltered: every count from per-day bitmaps (per version, and of all installations)."""
+    value = scope.dimension("cli_version", "value")[0]
+    rows = scope.read(
+        f"WITH r AS MATERIALIZED {scope.reach('cli_version', value, per_day=True)}, "
+        f"d AS MATERIALIZED (SELECT day, block, bit_or(active) AS b FROM {ACTIVE} "
+        f"WHERE {scope.days()} GROUP BY ALL) "
+        "SELECT 0, day, grp, sum(bit_count(b)), day FROM r GROUP BY day, grp UNION ALL "
+        "SELECT 1, NULL, grp, sum(bit_count(b)), min(first) FROM "
+        "(SELECT grp, bit_or(b) AS b, min(day) AS first FROM r GROUP BY grp, block) "
+        "GROUP BY grp UNION ALL "
+        "SELECT 0, day, NULL, sum(bit_count(b)), day FROM d GROUP BY day UNION ALL "
+        "SELECT 2, NULL, NULL, coalesce(sum(bit_count(b)), 0), NULL FROM "
+        "(SELECT bit_or(b) AS b FROM d GROUP BY block)",
+        (),
+    )
+    return VersionCounts(
+        daily=[VersionDay(day, ver, int(n)) for kind, day, ver, n, _ in rows if kind == 0],
+        versions=[VersionTotal(ver, int(n), first) for kind, _, ver, n, first in rows if kind == 1],
+        installations=next((int(n) for kind, _, _, n, _ in rows if kind == 2), 0),
+    )
+
+
+def _whole_platform_counts(scope: Scope) -> PlatformCounts:
+    """Unfiltered: events from the daily counts, installations from the per-day bitmaps."""
+    rows = scope.read(
+        f"WITH s AS MATERIALIZED (SELECT os_arch, is_interactive, sum(events) AS ev "
+        f"FROM {COUNTS} WHERE {scope.rows()} GROUP BY ALL), "
+        f"os AS (SELECT grp, sum(bit_count(b)) AS n FROM {scope.reach('os_arch', 'value')} "
+        "GROUP BY grp), "
+        "flag AS (SELECT grp, sum(bit_count(b)) AS n FROM "
+        f"{scope.reach('is_interactive', 'value')} GROUP BY grp) "
+        "SELECT 0, os_arch, NULL, sum(ev), any_value(n) FROM s JOIN os ON grp = os_arch "
+        "GROUP BY os_arch UNION ALL "
+        "SELECT 1, NULL, is_interactive, sum(ev), any_value(n) FROM s "
+        "JOIN flag ON grp = is_interactive::VARCHAR GROUP BY is_interactive UNION ALL "
+        f"SELECT 2, NULL, NULL, (SELECT coalesce(sum(ev), 0) FROM s), "
+        f"{scope.all_installations()}",
+        (),
+    )
+    return _platforms(rows)
+
+
+def _platforms(rows: Rows) -> PlatformCounts:
+    return PlatformCounts(
+        os_arch=[Tally(os, int(ev), int(n)) for kind, os, _, ev, n in rows if kind == 0],
+        interactive=[
+            InteractiveTally(bool(flag), int(ev), int(n))
+            for kind, _, flag, ev, n in rows
+            if kind == 1
+        ],
+        total=next(Tally(None, int(ev), int(n)) for kind, _, _, ev, n in rows if kind == 2),
+    )
+
+
 def platform_counts(scope: Scope) -> PlatformCounts:
+    if not scope.filtered:
+        return _whole_platform_counts(scope)
+
     def statement(lo: int, hi: int) -> str:
         rest = f"coalesce(sum(ev), 0), {count('bit_or(b)')} FROM g"
         return (
@@ -404,15 +486,7 @@ def platform_counts(scope: Scope) -> PlatformCounts:
 
     os_archs = scope.distinct("os_arch")  # at most OS_ARCHS (the schema's), mostly a few
     rows = scope.in_passes(3 * os_archs + 3, statement, 3)
-    return PlatformCounts(
-        os_arch=[Tally(os, int(ev), int(n)) for kind, os, _, ev, n in rows if kind == 0],
-        interactive=[
-            InteractiveTally(bool(flag), int(ev), int(n))
-            for kind, _, flag, ev, n in rows
-            if kind == 1
-        ],
-        total=next(Tally(None, int(ev), int(n)) for kind, _, _, ev, n in rows if kind == 2),
-    )
+    return _platforms(rows)
 
 
 def dimension_values(scope: Scope) -> DimensionValues:
