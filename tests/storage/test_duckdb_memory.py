@@ -19,6 +19,7 @@ from candor.storage.questions import NO_FILTERS, OTHER, TOP_VALUES, TimeRange
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 EVENTS = 300_000
 VERSIONS = 5_000
@@ -83,3 +84,47 @@ def test_the_whole_dashboard_answers(flooded: DuckDBStore) -> None:
     overview = answers["overview"]
     assert overview.installations == EVENTS  # type: ignore[attr-defined]
     assert overview.events == EVENTS  # type: ignore[attr-defined]
+
+
+FOLD_LIMIT = "48MB"  # below the landed fold's need when it compacted the reach bitmaps at once
+FOLD_BATCH = 20_000
+
+
+def test_a_flood_folds_and_compacts_within_the_limit(tmp_path: Path) -> None:
+    """EVENTS events of one day, each from its own installation over VERSIONS versions, folded
+    batch by batch (compacting as the collector does) under a small limit: the per-value
+    bitmaps (one per version and block of installation numbers) stay within it and exact."""
+    import duckdb
+
+    path = tmp_path / "events.duckdb"
+    DuckDBStore(str(path)).close()
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(f"SET memory_limit = '{FOLD_LIMIT}'")
+        for lo in range(0, EVENTS, FOLD_BATCH):
+            con.execute("BEGIN")
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE batch AS SELECT '1.0' AS event_version, "
+                "(substr(h, 1, 12) || '4' || substr(h, 14, 3) || '8' || substr(h, 18, 15))::UUID "
+                f"AS installation_id, '9.' || (range % {VERSIONS}) AS cli_version, "
+                "'build' AS command, 'linux-x86_64' AS os_arch, range % 1000 AS duration_ms, "
+                "'success' AS status, NULL::VARCHAR AS error_code, true AS is_interactive, "
+                "current_date::TIMESTAMP + INTERVAL 1 SECOND AS received_at "
+                f"FROM (SELECT range, md5(range::VARCHAR) AS h FROM range({lo}, {lo + FOLD_BATCH}))"
+            )
+            con.execute("INSERT INTO events SELECT * FROM batch")
+            rollups.update(con, "batch", compact_after=EVENTS // 6)
+            con.execute("COMMIT")
+        reach = con.execute(
+            "SELECT value, sum(bit_count(b)) FROM (SELECT value, block, bit_or(active) AS b "
+            "FROM rollup_daily_reach WHERE dimension = 'cli_version' GROUP BY ALL) "
+            "GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        raw = con.execute(
+            "SELECT cli_version, count(DISTINCT installation_id) FROM events "
+            "GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+    finally:
+        con.close()
+    assert len(reach) == VERSIONS
+    assert reach == raw

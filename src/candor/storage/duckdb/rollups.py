@@ -87,7 +87,7 @@ BLOCK_BITS = 16
 # Installation numbers per bitmap of rollup_daily_reach (128 bytes each), and its dimensions.
 REACH_BLOCK_BITS = 10
 REACH_DIMENSIONS = ("command", "cli_version", "os_arch", "is_interactive")
-REACH_CHUNKS = 16  # a rebuild builds them in parts of every 16th day (see rebuild_sql)
+REACH_CHUNKS = 16  # built (rebuild_sql) and compacted (compact) in this many parts
 FOLDING = "candor_folding"  # a temporary table: the rows being folded, numbered
 
 DDL = f"""
@@ -373,14 +373,19 @@ def _order(table: str) -> str:
 def compact(con: Any, since: dt.date) -> None:
     """Re-aggregate the rollup rows of the days from `since` on, one row per key again."""
     for table, (keys, values) in COMPACTED.items():
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE candor_compacted AS SELECT {keys}, {values} "
-            f"FROM {table} WHERE day >= $1 GROUP BY ALL ORDER BY {_order(table)}",
-            [since],
-        )
-        con.execute(f"DELETE FROM {table} WHERE day >= $1", [since])
-        con.execute(f"INSERT INTO {table} SELECT * FROM candor_compacted")
-        con.execute("DROP TABLE candor_compacted")
+        # The reach bitmaps in parts by block: their states do not spill, and a flood of
+        # sparse values (300 000 installations, 5 000 versions in a day) ran out of 64 MB.
+        parts = REACH_CHUNKS if table == "rollup_daily_reach" else 1
+        for part in range(parts):
+            rows = f"day >= $1 AND block % {parts} = {part}" if parts > 1 else "day >= $1"
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE candor_compacted AS SELECT {keys}, {values} "
+                f"FROM {table} WHERE {rows} GROUP BY ALL ORDER BY {_order(table)}",
+                [since],
+            )
+            con.execute(f"DELETE FROM {table} WHERE {rows}", [since])
+            con.execute(f"INSERT INTO {table} SELECT * FROM candor_compacted")
+            con.execute("DROP TABLE candor_compacted")
     con.execute("UPDATE rollup_state SET pending_rows = 0, dirty_from = NULL")
 
 
