@@ -180,6 +180,7 @@ def report_sizes(store: Store, path: Path) -> None:
             "rollup_daily_counts",
             "rollup_daily_durations",
             "rollup_daily_active",
+            "rollup_daily_reach",
         )
     }
     size = path.stat().st_size / 2**20 if path.exists() else 0.0
