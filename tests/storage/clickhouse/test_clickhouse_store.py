@@ -3,6 +3,7 @@ what its URL means, the DDL each version gets, and the exact definitions of its 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from candor.storage.questions import NO_FILTERS, TimeRange
 from tests.support.load import make_event
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from candor.storage.clickhouse import ClickHouseStore
@@ -36,6 +38,24 @@ def ch_store(request: pytest.FixtureRequest) -> ClickHouseStore:
 def row(**changes: object) -> tuple[object, ...]:
     values = make_event(**changes)
     return tuple(values[name] for name in FIELD_NAMES)
+
+
+@contextlib.contextmanager
+def recorded_statements(store: ClickHouseStore) -> Iterator[list[str]]:
+    """The SQL of every statement the store's questions run inside the block, in order."""
+    connection = store.questions._con
+    unlimited = connection.rows
+    statements: list[str] = []
+
+    def counted(sql: str, settings: dict[str, int | str] | None = None) -> list[tuple[object, ...]]:
+        statements.append(sql)
+        return unlimited(sql, settings)
+
+    connection.rows = counted  # type: ignore[method-assign]
+    try:
+        yield statements
+    finally:
+        connection.rows = unlimited  # type: ignore[method-assign]
 
 
 def test_url_forms_and_password_from_the_environment() -> None:
@@ -153,19 +173,8 @@ def test_error_counts_read_the_events_twice(ch_store: ClickHouseStore) -> None:
     installation ids (the dashboard's cost on 10 M events)."""
     failed = {"status": "failure", "error_code": "E_NET"}
     ch_store.commit([Submission([row(), row(**failed), row(**failed)], DAY, b"x")])
-    connection = ch_store.questions._con
-    unlimited = connection.rows
-    statements: list[str] = []
-
-    def counted(sql: str, settings: dict[str, int | str] | None = None) -> list[tuple[object, ...]]:
-        statements.append(sql)
-        return unlimited(sql, settings)
-
-    connection.rows = counted  # type: ignore[method-assign]
-    try:
+    with recorded_statements(ch_store) as statements:
         counts = ch_store.error_counts(RANGE, NO_FILTERS)
-    finally:
-        connection.rows = unlimited  # type: ignore[method-assign]
     tallies = [(t.name, t.events, t.failures, t.installations_failing) for t in counts.by_command]
     assert tallies == [("build", 3, 2, 2)]
     assert [(t.error_code, t.events) for t in counts.by_code] == [("E_NET", 2)]
@@ -180,19 +189,8 @@ def test_new_installations_come_from_their_first_days(ch_store: ClickHouseStore)
     earlier, later = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d", "b1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
     ch_store.commit([Submission([row(installation_id=earlier)], DAY - dt.timedelta(days=3), b"x")])
     ch_store.commit([Submission([row(installation_id=i) for i in (earlier, later)], DAY, b"x")])
-    connection = ch_store.questions._con
-    unlimited = connection.rows
-    statements: list[str] = []
-
-    def counted(sql: str, settings: dict[str, int | str] | None = None) -> list[tuple[object, ...]]:
-        statements.append(sql)
-        return unlimited(sql, settings)
-
-    connection.rows = counted  # type: ignore[method-assign]
-    try:
+    with recorded_statements(ch_store) as statements:
         daily = ch_store.installation_counts(RANGE, NO_FILTERS).daily
-    finally:
-        connection.rows = unlimited  # type: ignore[method-assign]
     assert [(d.day, d.active, d.new) for d in daily] == [(DAY.date(), 2, 1)]
     events = ch_store.layout.table("events")
     hashing = [sql for sql in statements if f"{events} " in sql and "installation_id" in sql]
@@ -207,19 +205,8 @@ def test_usage_totals_pass_over_the_range_once(ch_store: ClickHouseStore) -> Non
     ch_store.commit([Submission([row(installation_id=earlier)], DAY - dt.timedelta(days=3), b"x")])
     failed = row(installation_id=later, status="failure", error_code="E_NET", command="test")
     ch_store.commit([Submission([row(installation_id=earlier), failed], DAY, b"x")])
-    connection = ch_store.questions._con
-    unlimited = connection.rows
-    statements: list[str] = []
-
-    def counted(sql: str, settings: dict[str, int | str] | None = None) -> list[tuple[object, ...]]:
-        statements.append(sql)
-        return unlimited(sql, settings)
-
-    connection.rows = counted  # type: ignore[method-assign]
-    try:
+    with recorded_statements(ch_store) as statements:
         totals = ch_store.usage_totals(RANGE, NO_FILTERS)
-    finally:
-        connection.rows = unlimited  # type: ignore[method-assign]
     assert (totals.events, totals.failures, totals.installations, totals.new_installations,
             totals.commands) == (2, 1, 2, 1, 2)  # fmt: skip
     scans = f"FROM {ch_store.layout.table('events')} WHERE"
