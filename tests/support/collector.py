@@ -156,7 +156,9 @@ def start_collector(
     log_dir = tmp_path / name
     log_dir.mkdir(parents=True, exist_ok=True)
     child_env = {**os.environ, **(env or {})}
-    child_env.setdefault("CANDOR_ADMIN_TOKEN", secrets.token_urlsafe(24))
+    # Hex, not urlsafe: a token starting with "-" reads as a flag after `--token` (a test
+    # failed so about once in 64 runs); candor serve's own tokens avoid it the same way.
+    child_env.setdefault("CANDOR_ADMIN_TOKEN", secrets.token_hex(24))
     scheme = "https" if "--tls-cert" in extra_args else "http"
     problem = ""
     for _ in range(START_ATTEMPTS):
