@@ -122,10 +122,9 @@ def test_import_loads_nothing_heavy() -> None:
     assert not non_stdlib(loaded)
 
 
-def test_record_during_a_backoff_loads_only_the_recording_modules(home: Path) -> None:
-    """Recording while delivery backs off (an endpoint down) loads the one recording module:
-    not the schema (its rules are copied), json, the launcher, the errors or fcntl's
-    neighbours, and compiles none of the schema's regular expressions."""
+def backoff_pending(home: Path) -> None:
+    """A set-up installation whose delivery backs off for an hour: a run records, starts no
+    sender."""
     directory = home / ".your-platform"
     directory.mkdir(mode=0o700)
     (directory / "config.json").write_text(
@@ -135,6 +134,13 @@ def test_record_during_a_backoff_loads_only_the_recording_modules(home: Path) ->
     (directory / "telemetry-state.json").write_text(
         json.dumps({"failures": 1, "next_attempt_at": time.time() + 3600})
     )
+
+
+def test_record_during_a_backoff_loads_only_the_recording_modules(home: Path) -> None:
+    """Recording while delivery backs off (an endpoint down) loads the one recording module:
+    not the schema (its rules are copied), json, the launcher, the errors or fcntl's
+    neighbours, and compiles none of the schema's regular expressions."""
+    backoff_pending(home)
     code = (
         "from candor.client import Telemetry\n"
         "t = Telemetry(platform='your-platform', cli_name='your-cli', cli_version='0.2.1',"
@@ -214,15 +220,7 @@ def test_recording_click_run_loads_only_the_recording_layer(home: Path) -> None:
     """Recording (delivery backing off, so no sender starts), your-cli loads the client's
     package, its recording module and the two integration modules more than its plain Click
     program does: not the `telemetry` commands' builder, no other client module."""
-    directory = home / ".your-platform"
-    directory.mkdir(mode=0o700)
-    (directory / "config.json").write_text(
-        '{"installation_id": "3f1c2b4a-9d8e-4f7a-8b6c-5d4e3f2a1b0c",'
-        ' "telemetry": {"notice_shown": true}}'
-    )
-    (directory / "telemetry-state.json").write_text(
-        json.dumps({"failures": 1, "next_attempt_at": time.time() + 3600})
-    )
+    backoff_pending(home)
     env = cli_env(home)
     plain = loaded_by_run("from candor.demo.your_cli import cli", env)
     instrumented = loaded_by_run(
